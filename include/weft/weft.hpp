@@ -1,0 +1,4 @@
+#pragma once
+// The one header a weft user includes. Build with `pkg-config --cflags --libs weft`.
+
+#include "runtime/runtime.hpp"

@@ -1,0 +1,2 @@
+#pragma once
+// Umbrella for runtime/fs/: included by runtime/runtime.hpp.

@@ -1,0 +1,2 @@
+#pragma once
+// Umbrella for runtime/net/: included by runtime/runtime.hpp.

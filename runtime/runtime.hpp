@@ -1,0 +1,12 @@
+#pragma once
+// Everything in runtime/: the event loop, tasks, timers, I/O and coroutine-level sync.
+
+#include "runtime/errors.hpp"
+#include "runtime/event_loop.hpp"
+#include "runtime/fs/fs.hpp"
+#include "runtime/net/net.hpp"
+#include "runtime/sleep.hpp"
+#include "runtime/sync/sync.hpp"
+#include "runtime/task.hpp"
+#include "runtime/with_timeout.hpp"
+#include "runtime/yield.hpp"

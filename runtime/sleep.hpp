@@ -1,0 +1,107 @@
+#pragma once
+
+#include <chrono>
+#include <coroutine>
+
+#include "runtime/detail/cancellable.hpp"
+#include "runtime/detail/timer_heap.hpp"
+#include "runtime/event_loop.hpp"
+
+namespace weft
+{
+namespace detail
+{
+
+// Timers live in the loop's heap, not in the kernel: a million pending sleeps cost a million
+// heap slots, and the loop's single wait carries the earliest deadline.
+class sleep_awaiter : private timer_node, private cancellable
+{
+  public:
+    explicit sleep_awaiter(std::chrono::steady_clock::time_point deadline) noexcept
+    {
+        this->deadline = deadline;
+        this->expire = &on_expire;
+    }
+    sleep_awaiter(sleep_awaiter&& other) noexcept : sleep_awaiter(other.deadline) {}
+    sleep_awaiter(const sleep_awaiter&) = delete;
+    sleep_awaiter& operator=(const sleep_awaiter&) = delete;
+    sleep_awaiter& operator=(sleep_awaiter&&) = delete;
+
+    [[nodiscard]] bool await_ready() const noexcept { return false; }
+
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> awaiting)
+    {
+        m_loop = &event_loop::require_current("sleep_for/sleep_until");
+        std::stop_token token = stop_token_of(awaiting);
+        if (token.stop_requested())
+        {
+            m_cancelled = true;
+            return false;
+        }
+        m_awaiting = awaiting;
+        m_loop->add_timer(*this);
+        if (token.stop_possible())
+        {
+            m_stop.emplace(std::move(token), cancel_callback{m_loop, this});
+        }
+        return true;
+    }
+
+    void await_resume()
+    {
+        if (m_stop)
+        {
+            m_stop.reset();
+            m_loop->forget_cancel(*this);
+        }
+        if (m_cancelled)
+        {
+            throw operation_cancelled();
+        }
+    }
+
+  private:
+    static void on_expire(timer_node& node) noexcept
+    {
+        auto& self = static_cast<sleep_awaiter&>(node);
+        self.m_loop->schedule(self.m_awaiting);
+    }
+
+    void cancel() noexcept override
+    {
+        if (queued())
+        {
+            m_loop->remove_timer(*this);
+            m_cancelled = true;
+            m_loop->schedule(m_awaiting);
+        }
+    }
+
+    event_loop* m_loop = nullptr;
+    std::coroutine_handle<> m_awaiting;
+    stop_registration m_stop;
+    bool m_cancelled = false;
+};
+
+} // namespace detail
+
+/// Suspends the calling task until `deadline` (steady clock). Throws operation_cancelled if the
+/// task's stop token is stopped first.
+[[nodiscard]] inline detail::sleep_awaiter
+sleep_until(std::chrono::steady_clock::time_point deadline)
+{
+    return detail::sleep_awaiter(deadline);
+}
+
+/// Suspends the calling task for at least `duration`; a zero or negative duration still yields
+/// once to the loop.
+template <class Rep, class Period>
+[[nodiscard]] detail::sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> duration)
+{
+    return detail::sleep_awaiter(
+        std::chrono::steady_clock::now() +
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(duration));
+}
+
+} // namespace weft

@@ -1,0 +1,2 @@
+#pragma once
+// Umbrella for runtime/sync/: included by runtime/runtime.hpp.
