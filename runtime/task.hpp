@@ -1,6 +1,7 @@
 #pragma once
 
 #include <coroutine>
+#include <memory>
 #include <stop_token>
 #include <utility>
 
@@ -54,8 +55,14 @@ class [[nodiscard]] task
         }
     }
 
-    auto operator co_await() && noexcept { return awaiter{m_handle}; }
-    auto operator co_await() & noexcept { return awaiter{m_handle}; }
+    /// The token set with set_stop_token, or an empty token.
+    [[nodiscard]] std::stop_token get_stop_token() const noexcept
+    {
+        return m_handle ? m_handle.promise().stop_token() : std::stop_token{};
+    }
+
+    auto operator co_await() && noexcept { return awaiter{m_handle, {}}; }
+    auto operator co_await() & noexcept { return awaiter{m_handle, {}}; }
 
     /// Gives up ownership of the coroutine frame; the caller must destroy it.
     [[nodiscard]] std::coroutine_handle<promise_type> release() noexcept
@@ -67,6 +74,9 @@ class [[nodiscard]] task
     struct awaiter
     {
         std::coroutine_handle<promise_type> m_handle;
+        // Only when the task has a token of its own and the awaiting task has another one:
+        // the task then stops when either does.
+        std::unique_ptr<detail::stop_bridge> m_bridge;
 
         [[nodiscard]] bool await_ready() const
         {
@@ -78,13 +88,19 @@ class [[nodiscard]] task
         }
 
         template <class Promise>
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> awaiting) noexcept
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> awaiting)
         {
             auto& promise = m_handle.promise();
             promise.set_continuation(awaiting);
+            std::stop_token inherited = detail::stop_token_of(awaiting);
             if (!promise.stop_token().stop_possible())
             {
-                promise.set_stop_token(detail::stop_token_of(awaiting));
+                promise.set_stop_token(std::move(inherited));
+            }
+            else if (inherited.stop_possible() && inherited != promise.stop_token())
+            {
+                m_bridge = std::make_unique<detail::stop_bridge>(promise.stop_token(), inherited);
+                promise.set_stop_token(m_bridge->token());
             }
             return m_handle;
         }

@@ -138,6 +138,29 @@ class task_promise<void> final : public task_promise_base
     std::exception_ptr m_exception;
 };
 
+/// A stop source that is stopped as soon as either of two tokens is.
+class stop_bridge
+{
+public:
+    struct forward
+    {
+        std::stop_source* source;
+        void operator()() const noexcept { source->request_stop(); }
+    };
+
+    stop_bridge(const std::stop_token& a, const std::stop_token& b)
+        : m_from_a(a, forward{&m_source}), m_from_b(b, forward{&m_source})
+    {
+    }
+
+    [[nodiscard]] std::stop_token token() const noexcept { return m_source.get_token(); }
+
+private:
+    std::stop_source m_source; // declared first: the callbacks below may fire at construction
+    std::stop_callback<forward> m_from_a;
+    std::stop_callback<forward> m_from_b;
+};
+
 /// Awaitable whose result is the stop token of the task that awaits it.
 struct current_stop_token_awaiter
 {

@@ -166,3 +166,34 @@ BOOST_AUTO_TEST_CASE(stop_token_is_inherited_by_awaited_tasks)
     weft::event_loop loop;
     BOOST_TEST(loop.run(weft::with_stop_token(source.get_token(), parent(child))));
 }
+
+BOOST_AUTO_TEST_CASE(task_with_its_own_token_still_stops_with_the_awaiting_task)
+{
+    std::stop_source own;
+    std::stop_source parent;
+    const auto sleeper = []() -> task<bool>
+    {
+        try
+        {
+            co_await weft::sleep_for(std::chrono::hours(1));
+        }
+        catch (const weft::operation_cancelled&)
+        {
+            co_return true;
+        }
+        co_return false;
+    };
+    const auto body = [](std::stop_source& stopper, task<bool> child) -> task<bool>
+    {
+        weft::event_loop::current()->spawn([](std::stop_source& s) -> task<void>
+                                           {
+                                               co_await weft::sleep_for(std::chrono::milliseconds(5));
+                                               s.request_stop();
+                                           }(stopper));
+        co_return co_await std::move(child);
+    };
+    weft::event_loop loop;
+    BOOST_TEST(loop.run(weft::with_stop_token(
+        parent.get_token(), body(parent, weft::with_stop_token(own.get_token(), sleeper())))));
+    BOOST_TEST(!own.stop_requested());
+}
