@@ -11,6 +11,16 @@
 using weft::task;
 using weft::testing::run_task;
 
+// Symmetric transfer is a tail call in GCC's optimised code, which is what keeps the stack flat.
+// AddressSanitizer's stack instrumentation stops GCC from emitting that tail call, so under
+// ASan these tests check correctness at a depth the default 8 MiB stack can hold; the normal
+// build checks the million.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int deep = 10'000;
+#else
+constexpr int deep = 1'000'000;
+#endif
+
 namespace
 {
 
@@ -102,13 +112,13 @@ BOOST_AUTO_TEST_CASE(million_synchronous_awaits_do_not_grow_the_stack)
     const auto loop_body = []() -> task<long>
     {
         long sum = 0;
-        for (int i = 0; i < 1'000'000; ++i)
+        for (int i = 0; i < deep; ++i)
         {
             sum += co_await completes_synchronously(1);
         }
         co_return sum;
     };
-    BOOST_TEST(run_task(loop_body()) == 1'000'000);
+    BOOST_TEST(run_task(loop_body()) == deep);
 }
 
 namespace
@@ -123,10 +133,10 @@ task<int> nested(int depth)
 }
 } // namespace
 
-BOOST_AUTO_TEST_CASE(chain_of_a_hundred_thousand_nested_awaits_completes)
+BOOST_AUTO_TEST_CASE(deep_chain_of_nested_awaits_completes)
 {
     // Each level is a heap frame; symmetric transfer keeps the resumption chain off the stack.
-    BOOST_TEST(run_task(nested(100'000)) == 100'000);
+    BOOST_TEST(run_task(nested(deep / 10)) == deep / 10);
 }
 
 BOOST_AUTO_TEST_CASE(awaiting_a_moved_from_task_throws_invalid_state)
