@@ -1,13 +1,15 @@
 // hello: the smallest complete weft program. Two tasks sleep concurrently on one event loop;
-// the whole run takes about as long as the longer sleep, not the sum.
+// when_all runs them side by side, so the whole run takes about as long as the longer sleep,
+// not the sum.
 //
 //   build/examples/hello
-// prints the two greetings, then the total time (about 100 ms).
+// prints the two greetings, then the total time (about 100 ms, not 150).
 
 #include <chrono>
 #include <cstdio>
 #include <string>
 #include <weft/weft.hpp>
+
 
 using namespace std::chrono_literals;
 
@@ -20,10 +22,9 @@ weft::task<std::string> greet(std::string name, std::chrono::milliseconds delay)
 weft::task<int> amain()
 {
     const auto start = std::chrono::steady_clock::now();
-    weft::task<std::string> first = greet("world", 100ms);
-    weft::task<std::string> second = greet("weft", 50ms);
-    std::puts((co_await std::move(first)).c_str());
-    std::puts((co_await std::move(second)).c_str());
+    auto [first, second] = co_await weft::when_all(greet("world", 100ms), greet("weft", 50ms));
+    std::puts(first.c_str());
+    std::puts(second.c_str());
     const auto elapsed = std::chrono::steady_clock::now() - start;
     std::printf("took %lld ms\n",
                 static_cast<long long>(

@@ -40,6 +40,11 @@ detail::detached_promise::~detached_promise()
     loop.unlink(*this);
 }
 
+std::stop_token detail::detached_promise::stop_token() const noexcept
+{
+    return loop.stop_token();
+}
+
 event_loop::event_loop(options opts) : m_ring(opts.entries)
 {
     m_detached.prev = m_detached.next = &m_detached;
@@ -173,7 +178,6 @@ void event_loop::spawn(task<void> t)
     {
         throw invalid_state_error("weft: spawn of an empty or moved-from task");
     }
-    t.set_stop_token(m_stop_source.get_token());
     m_ready.push_back(detached(*this, std::move(t)).handle);
 }
 
@@ -189,15 +193,16 @@ void event_loop::run_root(task<void>& root_task)
     }
     m_running = true;
     current_loop_scope scope(this);
-    root_task.set_stop_token(m_stop_source.get_token());
+    root_task.set_stop_token(m_stop_source.get_token()); // the wrapper's; the user's task inherits
     auto handle = root_task.release();
     task<void> owner(handle); // destroys the frame however we leave
     m_ready.push_back(handle);
     try
     {
+        const std::function<bool()> done = [handle] { return handle.done(); };
         while (!handle.done())
         {
-            run_once(handle);
+            run_once(done);
         }
     }
     catch (...)
@@ -208,7 +213,19 @@ void event_loop::run_root(task<void>& root_task)
     m_running = false;
 }
 
-void event_loop::run_once(std::coroutine_handle<> root)
+void event_loop::run_until(const std::function<bool()>& done)
+{
+    if (t_current != this)
+    {
+        throw invalid_state_error("weft: event_loop::run_until called off the loop's thread");
+    }
+    while (!done())
+    {
+        run_once(done);
+    }
+}
+
+void event_loop::run_once(const std::function<bool()>& done)
 {
     // Resume only what was ready when this turn began, so that a task that keeps yielding
     // cannot starve I/O completions and timers.
@@ -218,7 +235,7 @@ void event_loop::run_once(std::coroutine_handle<> root)
         m_ready.pop_front();
         h.resume();
     }
-    if (root.done())
+    if (done())
     {
         return;
     }

@@ -60,6 +60,12 @@ class event_loop
     /// caller must see it.
     void spawn(task<void> t);
 
+    /// Runs turns of this loop on the calling thread until `done()` is true: for code already
+    /// running on the loop thread that must wait without suspending (~task_group). Other tasks
+    /// run meanwhile; the caller's own coroutine does not. Throws invalid_state_error unless
+    /// this loop is running on the calling thread.
+    void run_until(const std::function<bool()>& done);
+
     /// Runs `fn` on the loop thread soon. Thread-safe; wakes a sleeping loop through an eventfd.
     /// Returns false, without running `fn`, once the loop is stopped.
     bool post(std::function<void()> fn);
@@ -106,6 +112,9 @@ class event_loop
             drop_remote_cancel(target);
         }
     }
+    /// Hands an exception nobody can receive to the unhandled-exception handler.
+    void report_unhandled(std::exception_ptr error) noexcept;
+
     /// Called by io_request completions (loop thread only).
     void note_completed() noexcept { --m_in_flight; }
 
@@ -136,14 +145,13 @@ class event_loop
     static detail::detached_task detached(event_loop& loop, task<void> t);
 
     void run_root(task<void>& root_task);
-    void run_once(std::coroutine_handle<> root);
+    void run_once(const std::function<bool()>& done);
     void arm_wakeup();
     void wake() noexcept;
     void on_wakeup();
     void run_posted();
     void fire_timers();
     void drop_remote_cancel(detail::cancellable& target) noexcept;
-    void report_unhandled(std::exception_ptr error) noexcept;
     void link(detail::detached_link& node) noexcept;
     void unlink(detail::detached_link& node) noexcept;
 

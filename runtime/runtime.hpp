@@ -8,5 +8,8 @@
 #include "runtime/sleep.hpp"
 #include "runtime/sync/sync.hpp"
 #include "runtime/task.hpp"
+#include "runtime/task_group.hpp"
+#include "runtime/when_all.hpp"
+#include "runtime/when_any.hpp"
 #include "runtime/with_timeout.hpp"
 #include "runtime/yield.hpp"

@@ -23,6 +23,20 @@ class sleep_awaiter : private timer_node, private cancellable
         this->expire = &on_expire;
     }
     sleep_awaiter(sleep_awaiter&& other) noexcept : sleep_awaiter(other.deadline) {}
+    // A frame can be destroyed while it sleeps (a loop torn down, a task destroyed unstarted by
+    // its owner after a cancellation): leave nothing in the loop that points at it.
+    ~sleep_awaiter()
+    {
+        if (m_loop != nullptr)
+        {
+            m_loop->remove_timer(*this);
+            if (m_stop)
+            {
+                m_stop.reset();
+                m_loop->forget_cancel(*this);
+            }
+        }
+    }
     sleep_awaiter(const sleep_awaiter&) = delete;
     sleep_awaiter& operator=(const sleep_awaiter&) = delete;
     sleep_awaiter& operator=(sleep_awaiter&&) = delete;

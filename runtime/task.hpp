@@ -61,8 +61,11 @@ class [[nodiscard]] task
         return m_handle ? m_handle.promise().stop_token() : std::stop_token{};
     }
 
-    auto operator co_await() && noexcept { return awaiter{m_handle, {}}; }
-    auto operator co_await() & noexcept { return awaiter{m_handle, {}}; }
+    /// Awaiting a temporary task yields the value itself (moved out of the frame), so that
+    /// `const auto& x = co_await make();` never refers into a destroyed frame.
+    auto operator co_await() && noexcept { return awaiter<true>{m_handle, {}}; }
+    /// Awaiting a named task yields a reference to the value kept in its frame.
+    auto operator co_await() & noexcept { return awaiter<false>{m_handle, {}}; }
 
     /// Gives up ownership of the coroutine frame; the caller must destroy it.
     [[nodiscard]] std::coroutine_handle<promise_type> release() noexcept
@@ -71,6 +74,7 @@ class [[nodiscard]] task
     }
 
   private:
+    template <bool by_value>
     struct awaiter
     {
         std::coroutine_handle<promise_type> m_handle;
@@ -115,9 +119,13 @@ class [[nodiscard]] task
             {
                 return m_handle.promise().result();
             }
+            else if constexpr (by_value)
+            {
+                return T(std::move(m_handle.promise()).result());
+            }
             else
             {
-                return std::move(m_handle.promise()).result();
+                return m_handle.promise().result();
             }
         }
     };

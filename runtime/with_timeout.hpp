@@ -54,8 +54,7 @@ task<T> with_timeout_impl(std::chrono::duration<Rep, Period> duration, task<T> i
     const std::stop_token own = inner.get_stop_token();
     std::stop_callback forward_outer(outer, [&source]() noexcept { source.request_stop(); });
     // A token set on the operation itself keeps working under the deadline.
-    std::stop_callback forward_own(own,
-                                   [&source]() noexcept { source.request_stop(); });
+    std::stop_callback forward_own(own, [&source]() noexcept { source.request_stop(); });
     deadline_guard guard(
         event_loop::require_current("with_timeout"),
         std::chrono::steady_clock::now() +

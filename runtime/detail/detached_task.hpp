@@ -4,6 +4,7 @@
 
 #include <coroutine>
 #include <exception>
+#include <stop_token>
 
 namespace weft
 {
@@ -42,6 +43,8 @@ struct detached_promise : detached_link
     [[nodiscard]] std::suspend_never final_suspend() const noexcept { return {}; }
     void return_void() const noexcept {}
     void unhandled_exception() const noexcept { std::terminate(); }
+    /// The loop's token: the spawned task inherits it, bridged with a token of its own if any.
+    [[nodiscard]] std::stop_token stop_token() const noexcept;
 
     event_loop& loop;
 };

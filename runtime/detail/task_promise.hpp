@@ -141,7 +141,7 @@ class task_promise<void> final : public task_promise_base
 /// A stop source that is stopped as soon as either of two tokens is.
 class stop_bridge
 {
-public:
+  public:
     struct forward
     {
         std::stop_source* source;
@@ -155,7 +155,7 @@ public:
 
     [[nodiscard]] std::stop_token token() const noexcept { return m_source.get_token(); }
 
-private:
+  private:
     std::stop_source m_source; // declared first: the callbacks below may fire at construction
     std::stop_callback<forward> m_from_a;
     std::stop_callback<forward> m_from_b;

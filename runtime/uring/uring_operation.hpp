@@ -34,6 +34,16 @@ class uring_operation : private detail::io_request, private detail::cancellable
   public:
     uring_operation() noexcept { complete = &on_complete; }
     uring_operation(uring_operation&& other) noexcept : uring_operation() { (void)other; }
+    // Only reached with the op still registered when its frame is destroyed during loop
+    // teardown, after the CQE came back; drop the stop registration with it.
+    ~uring_operation()
+    {
+        if (m_stop)
+        {
+            m_stop.reset();
+            m_loop->forget_cancel(*this);
+        }
+    }
     uring_operation(const uring_operation&) = delete;
     uring_operation& operator=(const uring_operation&) = delete;
     uring_operation& operator=(uring_operation&&) = delete;

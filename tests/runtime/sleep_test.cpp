@@ -1,14 +1,13 @@
 #define BOOST_TEST_MODULE sleep
-#include <boost/test/unit_test.hpp>
-
-#include "support/run_task.hpp"
-
-#include <weft/weft.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <random>
 #include <vector>
+#include <weft/weft.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include "support/run_task.hpp"
 
 using namespace std::chrono_literals;
 using std::chrono::steady_clock;
@@ -36,20 +35,22 @@ BOOST_AUTO_TEST_CASE(concurrent_sleeps_overlap_instead_of_adding_up)
     int finished = 0;
     for (int i = 0; i < 100; ++i)
     {
-        loop.spawn([](int& done) -> task<void>
-                   {
-                       co_await weft::sleep_for(100ms);
-                       ++done;
-                   }(finished));
+        loop.spawn(
+            [](int& done) -> task<void>
+            {
+                co_await weft::sleep_for(100ms);
+                ++done;
+            }(finished));
     }
     const auto start = steady_clock::now();
-    loop.run([](int& done) -> task<void>
-             {
-                 while (done < 100)
-                 {
-                     co_await weft::sleep_for(5ms);
-                 }
-             }(finished));
+    loop.run(
+        [](int& done) -> task<void>
+        {
+            while (done < 100)
+            {
+                co_await weft::sleep_for(5ms);
+            }
+        }(finished));
     // A hundred sequential sleeps would take ten seconds.
     BOOST_TEST((steady_clock::now() - start < 3s));
 }
@@ -61,11 +62,12 @@ BOOST_AUTO_TEST_CASE(timers_fire_in_deadline_order)
     const int delays_ms[] = {50, 10, 40, 20, 30};
     for (const int delay : delays_ms)
     {
-        loop.spawn([](std::vector<int>& out, int ms) -> task<void>
-                   {
-                       co_await weft::sleep_for(std::chrono::milliseconds(ms));
-                       out.push_back(ms);
-                   }(order, delay));
+        loop.spawn(
+            [](std::vector<int>& out, int ms) -> task<void>
+            {
+                co_await weft::sleep_for(std::chrono::milliseconds(ms));
+                out.push_back(ms);
+            }(order, delay));
     }
     loop.run([]() -> task<void> { co_await weft::sleep_for(100ms); }());
     BOOST_TEST(order == (std::vector<int>{10, 20, 30, 40, 50}), boost::test_tools::per_element());
@@ -90,11 +92,12 @@ BOOST_AUTO_TEST_CASE(stopped_token_cancels_a_pending_sleep)
     {
         task<bool> t = weft::with_stop_token(s.get_token(), make());
         // The stop lands while the sleeper is suspended in the timer heap.
-        weft::event_loop::current()->spawn([](std::stop_source& src) -> task<void>
-                                           {
-                                               co_await weft::sleep_for(10ms);
-                                               src.request_stop();
-                                           }(s));
+        weft::event_loop::current()->spawn(
+            [](std::stop_source& src) -> task<void>
+            {
+                co_await weft::sleep_for(10ms);
+                src.request_stop();
+            }(s));
         co_return co_await std::move(t);
     };
     BOOST_TEST(run_task(body(source, sleeper)));
@@ -118,19 +121,21 @@ BOOST_AUTO_TEST_CASE(a_million_pending_timers_all_fire)
     std::uniform_int_distribution<int> delay_ms(0, 500);
     for (std::size_t i = 0; i < count; ++i)
     {
-        loop.spawn([](std::size_t& done, std::chrono::milliseconds delay) -> task<void>
-                   {
-                       co_await weft::sleep_for(delay);
-                       ++done;
-                   }(fired, std::chrono::milliseconds(delay_ms(random))));
+        loop.spawn(
+            [](std::size_t& done, std::chrono::milliseconds delay) -> task<void>
+            {
+                co_await weft::sleep_for(delay);
+                ++done;
+            }(fired, std::chrono::milliseconds(delay_ms(random))));
     }
-    loop.run([](std::size_t& done) -> task<void>
-             {
-                 const auto deadline = steady_clock::now() + 60s;
-                 while (done < count && steady_clock::now() < deadline)
-                 {
-                     co_await weft::sleep_for(10ms);
-                 }
-             }(fired));
+    loop.run(
+        [](std::size_t& done) -> task<void>
+        {
+            const auto deadline = steady_clock::now() + 60s;
+            while (done < count && steady_clock::now() < deadline)
+            {
+                co_await weft::sleep_for(10ms);
+            }
+        }(fired));
     BOOST_TEST(fired == count);
 }

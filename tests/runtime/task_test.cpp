@@ -195,11 +195,12 @@ BOOST_AUTO_TEST_CASE(task_with_its_own_token_still_stops_with_the_awaiting_task)
     };
     const auto body = [](std::stop_source& stopper, task<bool> child) -> task<bool>
     {
-        weft::event_loop::current()->spawn([](std::stop_source& s) -> task<void>
-                                           {
-                                               co_await weft::sleep_for(std::chrono::milliseconds(5));
-                                               s.request_stop();
-                                           }(stopper));
+        weft::event_loop::current()->spawn(
+            [](std::stop_source& s) -> task<void>
+            {
+                co_await weft::sleep_for(std::chrono::milliseconds(5));
+                s.request_stop();
+            }(stopper));
         co_return co_await std::move(child);
     };
     weft::event_loop loop;

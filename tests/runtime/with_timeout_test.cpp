@@ -1,11 +1,10 @@
 #define BOOST_TEST_MODULE with_timeout
+#include <chrono>
+#include <weft/weft.hpp>
+
 #include <boost/test/unit_test.hpp>
 
 #include "support/run_task.hpp"
-
-#include <weft/weft.hpp>
-
-#include <chrono>
 
 using namespace std::chrono_literals;
 using std::chrono::steady_clock;
@@ -62,11 +61,12 @@ BOOST_AUTO_TEST_CASE(stop_of_the_callers_token_is_cancellation_not_timeout)
     std::stop_source source;
     const auto body = [](std::stop_source& s) -> task<void>
     {
-        weft::event_loop::current()->spawn([](std::stop_source& src) -> task<void>
-                                           {
-                                               co_await weft::sleep_for(10ms);
-                                               src.request_stop();
-                                           }(s));
+        weft::event_loop::current()->spawn(
+            [](std::stop_source& src) -> task<void>
+            {
+                co_await weft::sleep_for(10ms);
+                src.request_stop();
+            }(s));
         co_await weft::with_stop_token(s.get_token(), weft::with_timeout(1h, slow_value(1h, 1)));
     };
     BOOST_CHECK_THROW(run_task(body(source)), weft::operation_cancelled);
@@ -92,9 +92,8 @@ BOOST_AUTO_TEST_CASE(inner_shorter_deadline_fires_first)
 BOOST_AUTO_TEST_CASE(outer_shorter_deadline_reports_timeout_through_the_inner_one)
 {
     const auto start = steady_clock::now();
-    BOOST_CHECK_THROW(
-        run_task(weft::with_timeout(10ms, weft::with_timeout(1h, slow_value(1h, 1)))),
-        weft::timeout_error);
+    BOOST_CHECK_THROW(run_task(weft::with_timeout(10ms, weft::with_timeout(1h, slow_value(1h, 1)))),
+                      weft::timeout_error);
     BOOST_TEST((steady_clock::now() - start < 10s));
 }
 
