@@ -26,7 +26,11 @@ struct when_all_sink
     template <class... U>
     void on_value(U&&... value)
     {
-        slot->set(std::forward<U>(value)...);
+        // The range form of task<void> keeps no slots: success is all there is to record.
+        if (slot != nullptr)
+        {
+            slot->set(std::forward<U>(value)...);
+        }
     }
     void on_cancelled(std::exception_ptr error) noexcept { scope->fail(std::move(error)); }
     void on_error(std::exception_ptr error) noexcept { scope->fail(std::move(error)); }
