@@ -160,6 +160,7 @@ class event_loop
     detail::timer_heap m_timers;
     std::stop_source m_stop_source;
     std::size_t m_in_flight = 0;
+    unsigned m_busy_turns = 0; // turns in a row that found work ready and did not enter the kernel
     bool m_running = false;
     bool m_closing = false;
     detail::detached_link m_detached; // sentinel of the spawned-task list
