@@ -1,2 +1,4 @@
 #pragma once
 // Umbrella for runtime/fs/: included by runtime/runtime.hpp.
+
+#include "runtime/fs/file.hpp"
