@@ -10,7 +10,6 @@
 #include <string>
 #include <weft/weft.hpp>
 
-
 using namespace std::chrono_literals;
 
 weft::task<std::string> greet(std::string name, std::chrono::milliseconds delay)

@@ -1,8 +1,7 @@
 // Built by install_test.sh against the installed headers and library only.
-#include <weft/weft.hpp>
-
 #include <chrono>
 #include <cstdio>
+#include <weft/weft.hpp>
 
 weft::task<int> answer()
 {

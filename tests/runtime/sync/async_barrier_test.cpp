@@ -11,36 +11,19 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "support/loop_helpers.hpp"
 #include "support/run_task.hpp"
 
 using namespace std::chrono_literals;
 using weft::async_barrier;
 using weft::task;
 using weft::testing::run_task;
+using weft::testing::spawn;
+using weft::testing::under;
+using weft::testing::until;
 
 namespace
 {
-
-void spawn(task<void> t)
-{
-    weft::event_loop::current()->spawn(std::move(t));
-}
-
-// Yields to the loop until `done()` holds; run_task's deadline bounds the wait.
-template <class Done>
-task<void> until(Done done)
-{
-    while (!done())
-    {
-        co_await weft::yield();
-    }
-}
-
-// Runs `body` under `token` instead of the loop's, so that the test can cancel it alone.
-task<void> under(std::stop_token token, task<void> body)
-{
-    co_await weft::with_stop_token(std::move(token), std::move(body));
-}
 
 struct wait_report
 {
