@@ -1,0 +1,22 @@
+#pragma once
+// The executors' errors. They extend runtime/errors.hpp, whose types keep their meaning here:
+// a cancelled future's result() throws operation_cancelled, a result(timeout) that elapses
+// throws timeout_error, a second set_result throws invalid_state_error.
+
+#include <stdexcept>
+#include <string>
+
+#include "runtime/errors.hpp"
+
+namespace weft
+{
+
+/// Thrown by every pending and later future of an executor that can no longer run work (an
+/// initializer failed), as Python's BrokenThreadPool / BrokenProcessPool.
+class broken_executor_error : public std::runtime_error
+{
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+} // namespace weft

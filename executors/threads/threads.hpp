@@ -1,0 +1,2 @@
+#pragma once
+// Python's threading module for OS threads: every blocking call has a timeout form.
