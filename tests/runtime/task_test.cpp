@@ -15,7 +15,7 @@ using weft::testing::run_task;
 // AddressSanitizer's stack instrumentation stops GCC from emitting that tail call, and each
 // level then costs kilobytes of stack: under ASan these tests check correctness at a depth the
 // default 8 MiB stack holds, and the normal build checks the million.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr int deep = 1'000;
 #else
 constexpr int deep = 1'000'000;
