@@ -7,9 +7,12 @@
 // semaphore value, parties < 1, a timeout on a non-blocking acquire) throw
 // std::invalid_argument; a timeout is a false return, as in Python.
 
+#include "executors/threads/barrier.hpp"
 #include "executors/threads/bounded_semaphore.hpp"
 #include "executors/threads/condition.hpp"
 #include "executors/threads/event.hpp"
 #include "executors/threads/lock.hpp"
 #include "executors/threads/rlock.hpp"
 #include "executors/threads/semaphore.hpp"
+#include "executors/threads/thread.hpp"
+#include "executors/threads/timer.hpp"
