@@ -1,5 +1,7 @@
 #pragma once
 
+#include <unistd.h>
+
 #include <sys/socket.h>
 
 #include "runtime/uring/uring_operation.hpp"
@@ -29,6 +31,15 @@ class accept_operation : public uring_operation<accept_operation>
         io_uring_prep_accept(&sqe, m_fd, nullptr, nullptr, m_flags);
     }
     int complete(int res) { return check_result(res, operation_name); }
+    // The descriptor of a completion that no task received (its frame was destroyed at loop
+    // teardown before it resumed) is closed here instead of leaking.
+    static void discard_result(int res) noexcept
+    {
+        if (res >= 0)
+        {
+            ::close(res);
+        }
+    }
 
     int m_fd;
     int m_flags;

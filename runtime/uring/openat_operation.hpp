@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <unistd.h>
 #include <utility>
 
 #include <sys/types.h>
@@ -32,6 +33,15 @@ class openat_operation : public uring_operation<openat_operation>
         io_uring_prep_openat(&sqe, m_dirfd, m_path.c_str(), m_flags, m_mode);
     }
     int complete(int res) { return check_result(res, operation_name); }
+    // The descriptor of a completion that no task received (its frame was destroyed at loop
+    // teardown before it resumed) is closed here instead of leaking.
+    static void discard_result(int res) noexcept
+    {
+        if (res >= 0)
+        {
+            ::close(res);
+        }
+    }
 
     int m_dirfd;
     std::string m_path;

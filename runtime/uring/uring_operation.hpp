@@ -2,6 +2,10 @@
 // CRTP base of every awaitable that is one io_uring submission. The derived op supplies
 //   void prepare(io_uring_sqe& sqe)      fill the SQE (opcode, fd, buffers)
 //   R    complete(int res)               turn the CQE result into the await's value or throw
+// and may supply
+//   static void discard_result(int res) noexcept   release what a result nobody received owns
+//                                                  (the descriptor of accept or openat)
+//   void on_cqe(int& res) noexcept                 look at (and fix up) the result on arrival
 // and this base owns the await protocol, user_data, the result, and cancellation: a stop
 // request submits IORING_OP_ASYNC_CANCEL for this op, and the coroutine stays suspended until
 // the kernel's CQE arrives, so buffers in the coroutine frame outlive the kernel's use of them.
@@ -34,14 +38,22 @@ class uring_operation : private detail::io_request, private detail::cancellable
   public:
     uring_operation() noexcept { complete = &on_complete; }
     uring_operation(uring_operation&& other) noexcept : uring_operation() { (void)other; }
-    // Only reached with the op still registered when its frame is destroyed during loop
-    // teardown, after the CQE came back; drop the stop registration with it.
+    // Only reached with the op still registered, or with a result never handed over, when
+    // its frame is destroyed during loop teardown after the CQE came back: drop the stop
+    // registration, and release what the result owns (a new descriptor must not leak).
     ~uring_operation()
     {
         if (m_stop)
         {
             m_stop.reset();
             m_loop->forget_cancel(*this);
+        }
+        if constexpr (requires { Derived::discard_result(0); })
+        {
+            if (m_delivered)
+            {
+                Derived::discard_result(m_result);
+            }
         }
     }
     uring_operation(const uring_operation&) = delete;
@@ -77,6 +89,7 @@ class uring_operation : private detail::io_request, private detail::cancellable
 
     decltype(auto) await_resume()
     {
+        m_delivered = false; // from here on the result is the awaiting task's
         if (m_stop)
         {
             m_stop.reset();
@@ -99,6 +112,11 @@ class uring_operation : private detail::io_request, private detail::cancellable
         auto& op = static_cast<uring_operation&>(self);
         op.m_result = cqe.res;
         op.m_flags = cqe.flags;
+        op.m_delivered = true;
+        if constexpr (requires(Derived & d, int& r) { d.on_cqe(r); })
+        {
+            static_cast<Derived&>(op).on_cqe(op.m_result);
+        }
         op.m_loop->note_completed();
         op.m_loop->schedule(op.m_awaiting);
     }
@@ -122,6 +140,7 @@ class uring_operation : private detail::io_request, private detail::cancellable
     int m_result = 0;
     unsigned m_flags = 0;
     bool m_cancel_requested = false;
+    bool m_delivered = false; // the CQE arrived and await_resume has not taken its result yet
 };
 
 } // namespace weft::uring
