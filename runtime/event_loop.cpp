@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <new>
 #include <unistd.h>
+#include <utility>
 
 #include <sys/eventfd.h>
 #include <system_error>
@@ -11,17 +14,15 @@ namespace weft
 {
 namespace
 {
-thread_local event_loop* t_current = nullptr;
-
 // Restores the thread's current loop when run() leaves, by return or by exception.
 class current_loop_scope
 {
   public:
-    explicit current_loop_scope(event_loop* loop) noexcept : m_previous(t_current)
+    explicit current_loop_scope(event_loop* loop) noexcept : m_previous(detail::current_loop)
     {
-        t_current = loop;
+        detail::current_loop = loop;
     }
-    ~current_loop_scope() { t_current = m_previous; }
+    ~current_loop_scope() { detail::current_loop = m_previous; }
     current_loop_scope(const current_loop_scope&) = delete;
     current_loop_scope& operator=(const current_loop_scope&) = delete;
 
@@ -35,19 +36,34 @@ void detail::cancel_callback::operator()() const noexcept
     loop->request_cancel(*target);
 }
 
-detail::detached_promise::~detached_promise()
+void detail::report_spawned_exception(std::exception_ptr error) noexcept
 {
-    loop.unlink(*this);
+    try
+    {
+        std::rethrow_exception(error);
+    }
+    catch (const operation_cancelled&)
+    {
+        // Cancellation is how spawned work is told to stop: not worth a report.
+        return;
+    }
+    catch (...)
+    {
+    }
+    // A spawned task only runs inside a turn of its loop, on the loop's thread.
+    if (event_loop* loop = event_loop::current())
+    {
+        loop->report_unhandled(std::move(error));
+    }
+    else
+    {
+        std::fprintf(stderr, "weft: exception escaped a spawned task outside its loop\n");
+    }
 }
 
-std::stop_token detail::detached_promise::stop_token() const noexcept
+event_loop::event_loop(options opts) : m_ring(opts.entries), m_token(m_stop_source.get_token())
 {
-    return loop.stop_token();
-}
-
-event_loop::event_loop(options opts) : m_ring(opts.entries)
-{
-    m_detached.prev = m_detached.next = &m_detached;
+    m_spawned.prev = m_spawned.next = &m_spawned;
     m_wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (m_wake_fd < 0)
     {
@@ -76,6 +92,7 @@ event_loop::event_loop(options opts) : m_ring(opts.entries)
         }
     };
     arm_wakeup();
+    m_on_stop.emplace(m_token, stop_forwarder{this});
 }
 
 event_loop::~event_loop()
@@ -117,27 +134,19 @@ event_loop::~event_loop()
         }
     }
     m_ready.clear();
-    while (m_detached.next != &m_detached)
+    while (m_spawned.next != &m_spawned)
     {
-        auto* promise = static_cast<detail::detached_promise*>(m_detached.next);
-        std::coroutine_handle<detail::detached_promise>::from_promise(*promise).destroy();
+        using promise_type = detail::task_promise<void>;
+        auto& promise = static_cast<promise_type&>(*m_spawned.next);
+        std::coroutine_handle<promise_type>::from_promise(promise).destroy(); // unlinks it
     }
     ::close(m_wake_fd);
 }
 
-event_loop* event_loop::current() noexcept
+void event_loop::throw_no_current(const char* what)
 {
-    return t_current;
-}
-
-event_loop& event_loop::require_current(const char* what)
-{
-    if (t_current == nullptr)
-    {
-        throw invalid_state_error(std::string("weft: ") + what +
-                                  " must be awaited inside a task running on an event_loop");
-    }
-    return *t_current;
+    throw invalid_state_error(std::string("weft: ") + what +
+                              " must be awaited inside a task running on an event_loop");
 }
 
 task<void> event_loop::root(task<void> t, std::exception_ptr& error)
@@ -152,20 +161,9 @@ task<void> event_loop::root(task<void> t, std::exception_ptr& error)
     }
 }
 
-detail::detached_task event_loop::detached(event_loop& loop, task<void> t)
+task<void> event_loop::bridged(task<void> t)
 {
-    try
-    {
-        co_await std::move(t);
-    }
-    catch (const operation_cancelled&)
-    {
-        // Cancellation is how spawned work is told to stop: not worth a report.
-    }
-    catch (...)
-    {
-        loop.report_unhandled(std::current_exception());
-    }
+    co_await std::move(t); // the task awaiter bridges t's token with the loop's
 }
 
 void event_loop::spawn(task<void> t)
@@ -178,7 +176,26 @@ void event_loop::spawn(task<void> t)
     {
         throw invalid_state_error("weft: spawn of an empty or moved-from task");
     }
-    m_ready.push_back(detached(*this, std::move(t)).handle);
+    // A task with a token of its own must also stop with the loop: the task awaiter's bridge
+    // does that, so such a task (rare) runs inside a wrapper that awaits it. Every other task
+    // runs as it is, one frame, under the loop's token.
+    if (t.get_stop_token().stop_possible() && t.get_stop_token() != m_token)
+    {
+        t = bridged(std::move(t));
+    }
+    const auto handle = t.release();
+    auto& promise = handle.promise();
+    promise.set_stop_token(m_token);
+    promise.link_before(m_spawned);
+    try
+    {
+        m_ready.push_back(handle);
+    }
+    catch (...)
+    {
+        handle.destroy(); // unlinks it
+        throw;
+    }
 }
 
 void event_loop::run_root(task<void>& root_task)
@@ -215,7 +232,7 @@ void event_loop::run_root(task<void>& root_task)
 
 void event_loop::run_until(const std::function<bool()>& done)
 {
-    if (t_current != this)
+    if (detail::current_loop != this)
     {
         throw invalid_state_error("weft: event_loop::run_until called off the loop's thread");
     }
@@ -288,9 +305,57 @@ void event_loop::fire_timers()
     const auto now = std::chrono::steady_clock::now();
     while (!m_timers.empty() && m_timers.top().deadline <= now)
     {
-        detail::timer_node& node = m_timers.top();
-        m_timers.erase(node);
-        node.expire(node);
+        detail::timer_node& node = m_timers.pop();
+        node.expire(node, false);
+    }
+}
+
+void event_loop::on_stop() noexcept
+{
+    if (detail::current_loop == this)
+    {
+        cancel_timers_on_stop();
+        return;
+    }
+    {
+        std::lock_guard lock(m_remote_mutex);
+        if (m_closing)
+        {
+            return;
+        }
+        m_stop_pending = true;
+    }
+    wake();
+}
+
+void event_loop::cancel_timers_on_stop() noexcept
+{
+    // Awaits that observe the loop's own token registered no stop callback (stop_with_loop):
+    // cancel them here. Collected first: expire() may add or remove timers.
+    std::vector<detail::timer_node*> stopped;
+    try
+    {
+        m_timers.for_each(
+            [&stopped](detail::timer_node& node)
+            {
+                if (node.stop_with_loop)
+                {
+                    stopped.push_back(&node);
+                }
+            });
+    }
+    catch (const std::bad_alloc&)
+    {
+        std::fputs("weft: out of memory while stopping an event_loop\n", stderr);
+        std::abort();
+    }
+    for (detail::timer_node* node : stopped)
+    {
+        if (node->queued())
+        {
+            m_timers.erase(*node);
+            node->expire(*node, true);
+        }
     }
 }
 
@@ -321,13 +386,19 @@ void event_loop::on_wakeup()
         arm_wakeup();
     }
     std::vector<detail::cancellable*> cancels;
+    bool stop_pending = false;
     {
         std::lock_guard lock(m_remote_mutex);
+        stop_pending = std::exchange(m_stop_pending, false);
         cancels.swap(m_remote_cancels);
         for (detail::cancellable* c : cancels)
         {
             c->m_remote_queued.store(false, std::memory_order_release);
         }
+    }
+    if (stop_pending)
+    {
+        cancel_timers_on_stop();
     }
     for (detail::cancellable* c : cancels)
     {
@@ -370,7 +441,7 @@ void event_loop::stop() noexcept
 
 void event_loop::request_cancel(detail::cancellable& target) noexcept
 {
-    if (t_current == this)
+    if (detail::current_loop == this)
     {
         target.cancel();
         return;
@@ -416,21 +487,6 @@ void event_loop::report_unhandled(std::exception_ptr error) noexcept
             std::fprintf(stderr, "weft: the unhandled-exception handler threw\n");
         }
     }
-}
-
-void event_loop::link(detail::detached_link& node) noexcept
-{
-    node.prev = m_detached.prev;
-    node.next = &m_detached;
-    m_detached.prev->next = &node;
-    m_detached.prev = &node;
-}
-
-void event_loop::unlink(detail::detached_link& node) noexcept
-{
-    node.prev->next = node.next;
-    node.next->prev = node.prev;
-    node.prev = node.next = nullptr;
 }
 
 } // namespace weft

@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "runtime/detail/cancellable.hpp"
-#include "runtime/detail/detached_task.hpp"
 #include "runtime/detail/io_request.hpp"
 #include "runtime/detail/timer_heap.hpp"
 #include "runtime/task.hpp"
@@ -20,6 +19,14 @@
 
 namespace weft
 {
+class event_loop;
+
+namespace detail
+{
+/// The loop running on this thread (event_loop::current()). Initial-exec: one load from the
+/// thread pointer, also in the library's position-independent objects.
+[[gnu::tls_model("initial-exec")]] inline thread_local constinit event_loop* current_loop = nullptr;
+} // namespace detail
 
 /// One io_uring, one thread: runs coroutines cooperatively and resumes them when their I/O,
 /// timers or cross-thread wake-ups complete.
@@ -81,10 +88,18 @@ class event_loop
     void set_unhandled_exception_handler(std::function<void(std::exception_ptr)> handler);
 
     /// The loop running on this thread, or nullptr.
-    [[nodiscard]] static event_loop* current() noexcept;
+    [[nodiscard]] static event_loop* current() noexcept { return detail::current_loop; }
 
     /// The loop running on this thread; throws invalid_state_error when there is none.
-    [[nodiscard]] static event_loop& require_current(const char* what);
+    [[nodiscard]] static event_loop& require_current(const char* what)
+    {
+        event_loop* const loop = detail::current_loop;
+        if (loop == nullptr) [[unlikely]]
+        {
+            throw_no_current(what);
+        }
+        return *loop;
+    }
 
     // ---- For awaitable authors (everything in runtime/ uses these) ----
 
@@ -94,7 +109,17 @@ class event_loop
     void note_submitted() noexcept { ++m_in_flight; }
     /// Queues `h` to be resumed at the loop's next turn (loop thread only).
     void schedule(std::coroutine_handle<> h) { m_ready.push_back(h); }
-    void add_timer(detail::timer_node& node) { m_timers.push(node); }
+    /// True when `token` is this loop's own token (stop_token()). An await that observes it
+    /// need not register a stop callback when the loop can cancel it by itself on stop (see
+    /// timer_node::stop_with_loop).
+    [[nodiscard]] bool is_own_token(const std::stop_token& token) const noexcept
+    {
+        return token == m_token;
+    }
+    void add_timer(detail::timer_node& node, std::chrono::steady_clock::time_point deadline)
+    {
+        m_timers.push(node, deadline);
+    }
     void remove_timer(detail::timer_node& node) noexcept
     {
         if (node.queued())
@@ -119,8 +144,6 @@ class event_loop
     void note_completed() noexcept { --m_in_flight; }
 
   private:
-    friend struct detail::detached_promise;
-
     template <class T>
     struct run_result
     {
@@ -142,7 +165,8 @@ class event_loop
     }
 
     static task<void> root(task<void> t, std::exception_ptr& error);
-    static detail::detached_task detached(event_loop& loop, task<void> t);
+    static task<void> bridged(task<void> t);
+    [[noreturn]] static void throw_no_current(const char* what);
 
     void run_root(task<void>& root_task);
     void run_once(const std::function<bool()>& done);
@@ -152,18 +176,25 @@ class event_loop
     void run_posted();
     void fire_timers();
     void drop_remote_cancel(detail::cancellable& target) noexcept;
-    void link(detail::detached_link& node) noexcept;
-    void unlink(detail::detached_link& node) noexcept;
+    void on_stop() noexcept;
+    void cancel_timers_on_stop() noexcept;
+
+    struct stop_forwarder
+    {
+        event_loop* loop;
+        void operator()() const noexcept { loop->on_stop(); }
+    };
 
     uring::ring m_ring;
     std::deque<std::coroutine_handle<>> m_ready;
     detail::timer_heap m_timers;
     std::stop_source m_stop_source;
+    std::stop_token m_token; // m_stop_source's, kept for is_own_token
     std::size_t m_in_flight = 0;
     unsigned m_busy_turns = 0; // turns in a row that found work ready and did not enter the kernel
     bool m_running = false;
     bool m_closing = false;
-    detail::detached_link m_detached; // sentinel of the spawned-task list
+    detail::spawn_link m_spawned; // sentinel of the spawned-task list
 
     int m_wake_fd = -1;
     std::uint64_t m_wake_buffer = 0;
@@ -175,9 +206,13 @@ class event_loop
     bool m_wake_fired = false;
     std::atomic<bool> m_notified{false};
 
-    std::mutex m_remote_mutex; // guards the two vectors below
+    std::mutex m_remote_mutex; // guards the three members below
     std::vector<std::function<void()>> m_posted;
     std::vector<detail::cancellable*> m_remote_cancels;
+    bool m_stop_pending = false; // stop() was called off the loop thread: sweep the timers
+
+    // Declared after everything on_stop() touches, so that it is unregistered first.
+    std::optional<std::stop_callback<stop_forwarder>> m_on_stop;
 
     std::function<void(std::exception_ptr)> m_unhandled;
 };
@@ -229,14 +264,5 @@ T event_loop::run(task<T> t)
         return std::move(*out.value);
     }
 }
-
-namespace detail
-{
-template <class... Args>
-detached_promise::detached_promise(event_loop& owner, Args&&...) noexcept : loop(owner)
-{
-    loop.link(*this);
-}
-} // namespace detail
 
 } // namespace weft

@@ -23,9 +23,8 @@ class deadline_guard : private timer_node
                    std::stop_source& source)
         : m_loop(loop), m_source(source)
     {
-        deadline = when;
         expire = &on_expire;
-        m_loop.add_timer(*this);
+        m_loop.add_timer(*this, when);
     }
     ~deadline_guard() { m_loop.remove_timer(*this); }
     deadline_guard(const deadline_guard&) = delete;
@@ -34,7 +33,7 @@ class deadline_guard : private timer_node
     [[nodiscard]] bool fired() const noexcept { return m_fired; }
 
   private:
-    static void on_expire(timer_node& node) noexcept
+    static void on_expire(timer_node& node, bool /*cancelled: never, see stop_with_loop*/) noexcept
     {
         auto& self = static_cast<deadline_guard&>(node);
         self.m_fired = true;

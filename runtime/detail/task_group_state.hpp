@@ -14,7 +14,6 @@
 
 #include "runtime/detail/child_runner.hpp"
 #include "runtime/detail/child_scope.hpp"
-#include "runtime/detail/detached_task.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/event_loop.hpp"
 #include "runtime/task.hpp"

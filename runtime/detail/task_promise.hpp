@@ -2,6 +2,7 @@
 // promise_type of task<T>: result slot, continuation, stop token, and the final awaiter that
 // transfers control straight back to the awaiting coroutine.
 
+#include <concepts>
 #include <coroutine>
 #include <exception>
 #include <memory>
@@ -49,6 +50,8 @@ class task_promise_base
     /// none was given.
     [[nodiscard]] const std::stop_token& stop_token() const noexcept { return m_stop_token; }
     void set_stop_token(std::stop_token token) noexcept { m_stop_token = std::move(token); }
+
+    [[nodiscard]] std::coroutine_handle<> continuation() const noexcept { return m_continuation; }
 
   private:
     std::coroutine_handle<> m_continuation;
@@ -117,13 +120,71 @@ class task_promise<T&> final : public task_promise_base
     std::exception_ptr m_exception;
 };
 
+/// The links of a spawned task in its loop's list of spawned tasks (event_loop::spawn), so that a
+/// loop destroyed with spawned work pending frees it. Unlinked (both null) for a task that is
+/// awaited: `prev != nullptr` is what marks a task as spawned.
+struct spawn_link
+{
+    spawn_link* prev = nullptr;
+    spawn_link* next = nullptr;
+};
+
+/// Hands an exception that escaped a spawned task to the unhandled-exception handler of the
+/// loop running on this thread (operation_cancelled is dropped). Defined in event_loop.cpp.
+void report_spawned_exception(std::exception_ptr error) noexcept;
+
+/// A task<void> is also what event_loop::spawn runs, without a wrapper coroutine: a spawned
+/// task is linked into its loop's list, reports an escaping exception itself, and frees its own
+/// frame when it finishes.
 template <>
-class task_promise<void> final : public task_promise_base
+class task_promise<void> final : public task_promise_base, public spawn_link
 {
   public:
-    task<void> get_return_object() noexcept;
+    struct final_awaiter
+    {
+        [[nodiscard]] bool await_ready() const noexcept { return false; }
 
-    void unhandled_exception() noexcept { m_exception = std::current_exception(); }
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<task_promise> self) noexcept
+        {
+            task_promise& promise = self.promise();
+            if (promise.spawned())
+            {
+                self.destroy(); // unlinks it from the loop's list
+                return std::noop_coroutine();
+            }
+            const std::coroutine_handle<> next = promise.continuation();
+            return next ? next : std::noop_coroutine();
+        }
+
+        void await_resume() const noexcept {}
+    };
+
+    task_promise() noexcept = default;
+    task_promise(const task_promise&) = delete;
+    task_promise& operator=(const task_promise&) = delete;
+    ~task_promise()
+    {
+        if (prev != nullptr)
+        {
+            prev->next = next;
+            next->prev = prev;
+        }
+    }
+
+    task<void> get_return_object() noexcept;
+    [[nodiscard]] final_awaiter final_suspend() const noexcept { return {}; }
+
+    void unhandled_exception() noexcept
+    {
+        if (spawned())
+        {
+            report_spawned_exception(std::current_exception());
+        }
+        else
+        {
+            m_exception = std::current_exception();
+        }
+    }
     void return_void() const noexcept {}
 
     void result() const
@@ -132,6 +193,17 @@ class task_promise<void> final : public task_promise_base
         {
             std::rethrow_exception(m_exception);
         }
+    }
+
+    [[nodiscard]] bool spawned() const noexcept { return prev != nullptr; }
+
+    /// Links this (not yet started) task after `head`'s last element: it becomes spawned.
+    void link_before(spawn_link& head) noexcept
+    {
+        prev = head.prev;
+        next = &head;
+        head.prev->next = this;
+        head.prev = this;
     }
 
   private:
@@ -192,6 +264,26 @@ template <class Promise>
     else
     {
         return {};
+    }
+}
+
+/// As stop_token_of, without copying the token (no reference-count traffic) when the promise
+/// hands out a reference: bind the result to a `const std::stop_token&`, which is valid while
+/// the awaiting coroutine's promise is and only until its token is replaced.
+template <class Promise>
+[[nodiscard]] decltype(auto) stop_token_ref(std::coroutine_handle<Promise> handle) noexcept
+{
+    if constexpr (requires {
+                      {
+                          handle.promise().stop_token()
+                          } -> std::same_as<const std::stop_token&>;
+                  })
+    {
+        return handle.promise().stop_token();
+    }
+    else
+    {
+        return stop_token_of(handle);
     }
 }
 

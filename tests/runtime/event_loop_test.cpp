@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE event_loop
 #include <atomic>
 #include <chrono>
+#include <coroutine>
 #include <cstddef>
 #include <memory>
 #include <stdexcept>
@@ -431,4 +432,100 @@ BOOST_AUTO_TEST_CASE(destroying_a_sleeping_task_removes_its_timer)
             co_await weft::sleep_for(30ms); // the freed timer's deadline passes here
         }());
     BOOST_TEST(true); // reaching here without touching freed memory (ASan) is the check
+}
+
+BOOST_AUTO_TEST_CASE(spawned_task_with_its_own_token_still_stops_with_the_loop)
+{
+    event_loop loop;
+    std::stop_source own;
+    bool cancelled = false;
+    loop.spawn(weft::with_stop_token(own.get_token(),
+                                     [](bool& flag) -> task<void>
+                                     {
+                                         try
+                                         {
+                                             co_await weft::sleep_for(1h);
+                                         }
+                                         catch (const weft::operation_cancelled&)
+                                         {
+                                             flag = true;
+                                         }
+                                     }(cancelled)));
+    loop.run(
+        [](event_loop& l) -> task<void>
+        {
+            co_await weft::sleep_for(5ms);
+            l.stop();
+            try
+            {
+                co_await weft::sleep_for(1h);
+            }
+            catch (const weft::operation_cancelled&)
+            {
+            }
+            co_await weft::yield();
+        }(loop));
+    BOOST_TEST(cancelled);
+    BOOST_TEST(!own.stop_requested());
+}
+
+BOOST_AUTO_TEST_CASE(cancellation_escaping_a_spawned_task_is_not_reported)
+{
+    event_loop loop;
+    int reports = 0;
+    loop.set_unhandled_exception_handler([&](std::exception_ptr) { ++reports; });
+    std::stop_source own;
+    loop.spawn(weft::with_stop_token(own.get_token(),
+                                     []() -> task<void> { co_await weft::sleep_for(1h); }()));
+    loop.spawn(
+        []() -> task<void>
+        {
+            co_await std::suspend_never{}; // a coroutine, thrown from on its first run
+            throw weft::operation_cancelled();
+        }());
+    loop.spawn(
+        []() -> task<void>
+        {
+            co_await weft::yield();
+            throw std::logic_error("reported");
+        }());
+    loop.run(
+        [](std::stop_source& s) -> task<void>
+        {
+            co_await weft::sleep_for(2ms);
+            s.request_stop();
+            co_await weft::sleep_for(2ms);
+        }(own));
+    BOOST_TEST(reports == 1);
+}
+
+// A spawned task is one frame: finishing frees it, and finishing it from inside another
+// spawned task's turn does not disturb the list of spawned tasks (ASan checks the memory).
+BOOST_AUTO_TEST_CASE(spawned_tasks_free_their_frames_as_they_finish)
+{
+    auto alive = std::make_shared<int>(0);
+    event_loop loop;
+    loop.run(
+        [](std::shared_ptr<int> keep) -> task<void>
+        {
+            event_loop& l = *event_loop::current();
+            for (int i = 0; i < 1000; ++i)
+            {
+                l.spawn(
+                    [](std::shared_ptr<int> k, int n) -> task<void>
+                    {
+                        for (int y = 0; y < n % 4; ++y)
+                        {
+                            co_await weft::yield();
+                        }
+                        ++*k;
+                    }(keep, i));
+            }
+            while (*keep < 1000)
+            {
+                co_await weft::yield();
+            }
+            BOOST_TEST(keep.use_count() == 2); // this frame's copy and the test's
+        }(alive));
+    BOOST_TEST(alive.use_count() == 1);
 }

@@ -1,7 +1,10 @@
 #define BOOST_TEST_MODULE sleep
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <random>
+#include <stop_token>
+#include <thread>
 #include <vector>
 #include <weft/weft.hpp>
 
@@ -138,4 +141,122 @@ BOOST_AUTO_TEST_CASE(a_million_pending_timers_all_fire)
             }
         }(fired));
     BOOST_TEST(fired == count);
+}
+
+// The heap must hand out deadlines in order however sleeps are added and cancelled: sleepers
+// with random deadlines, a random half of them cancelled through their own tokens while they
+// wait; the rest must wake in deadline order (ties in any order).
+BOOST_AUTO_TEST_CASE(timers_fire_in_order_after_random_cancellations)
+{
+    constexpr int count = 2000;
+    event_loop loop;
+    std::vector<std::stop_source> sources(count);
+    std::vector<steady_clock::time_point> woken;
+    std::vector<steady_clock::time_point> deadlines;
+    int cancelled = 0;
+    std::mt19937 random(7);
+    std::uniform_int_distribution<int> delay_us(0, 60'000);
+    const auto base = steady_clock::now() + 20ms;
+    for (int i = 0; i < count; ++i)
+    {
+        const auto deadline = base + std::chrono::microseconds(delay_us(random));
+        loop.spawn(weft::with_stop_token(sources[static_cast<std::size_t>(i)].get_token(),
+                                         [](steady_clock::time_point when,
+                                            std::vector<steady_clock::time_point>& out,
+                                            int& n) -> task<void>
+                                         {
+                                             try
+                                             {
+                                                 co_await weft::sleep_until(when);
+                                                 out.push_back(when);
+                                             }
+                                             catch (const weft::operation_cancelled&)
+                                             {
+                                                 ++n;
+                                             }
+                                         }(deadline, woken, cancelled)));
+        deadlines.push_back(deadline);
+    }
+    loop.run(
+        [](std::vector<std::stop_source>& s, std::mt19937& r) -> task<void>
+        {
+            co_await weft::yield(); // every sleeper is in the heap now
+            for (std::size_t i = 0; i < s.size(); ++i)
+            {
+                if (r() % 2 == 0)
+                {
+                    s[i].request_stop();
+                }
+            }
+            co_await weft::sleep_for(150ms);
+        }(sources, random));
+    std::size_t stopped = 0;
+    for (const auto& s : sources)
+    {
+        stopped += s.stop_requested() ? 1 : 0;
+    }
+    BOOST_TEST(static_cast<std::size_t>(cancelled) == stopped);
+    BOOST_TEST(woken.size() == count - stopped);
+    BOOST_TEST(std::is_sorted(woken.begin(), woken.end()));
+}
+
+// Sleeps under the loop's own token register no stop callback: the loop cancels them itself
+// when it is stopped, from its own thread or from another one.
+BOOST_AUTO_TEST_CASE(stopping_the_loop_cancels_every_sleep_under_its_token)
+{
+    for (const bool from_other_thread : {false, true})
+    {
+        event_loop loop;
+        int cancelled = 0;
+        constexpr int sleepers = 1000;
+        for (int i = 0; i < sleepers; ++i)
+        {
+            loop.spawn(
+                [](int& n, int k) -> task<void>
+                {
+                    try
+                    {
+                        co_await weft::sleep_for(std::chrono::milliseconds(1000 + k));
+                    }
+                    catch (const weft::operation_cancelled&)
+                    {
+                        ++n;
+                    }
+                }(cancelled, i));
+        }
+        std::jthread stopper;
+        loop.run(
+            [](event_loop& l, bool remote, std::jthread& t) -> task<void>
+            {
+                co_await weft::yield();
+                if (remote)
+                {
+                    t = std::jthread([&l] { l.stop(); });
+                }
+                else
+                {
+                    l.stop();
+                }
+                try
+                {
+                    co_await weft::sleep_for(1h); // cancelled as well
+                }
+                catch (const weft::operation_cancelled&)
+                {
+                }
+                co_await weft::yield(); // the sleepers' handlers run
+                // A sleep begun after the stop throws at once.
+                bool threw = false;
+                try
+                {
+                    co_await weft::sleep_for(1h);
+                }
+                catch (const weft::operation_cancelled&)
+                {
+                    threw = true;
+                }
+                BOOST_TEST(threw);
+            }(loop, from_other_thread, stopper));
+        BOOST_TEST(cancelled == sleepers);
+    }
 }
