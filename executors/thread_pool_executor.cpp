@@ -8,6 +8,7 @@
 #include <string>
 
 #include "executors/detail/futex.hpp"
+#include "executors/threads/thread.hpp"
 
 namespace weft
 {
@@ -163,8 +164,7 @@ std::shared_ptr<detail::work_item> thread_pool_executor::next_item()
 
 void thread_pool_executor::worker(std::size_t index)
 {
-    std::string name = m_name_prefix + "_" + std::to_string(index);
-    ::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());
+    set_current_thread_name(m_name_prefix + "_" + std::to_string(index));
     if (m_initializer)
     {
         try

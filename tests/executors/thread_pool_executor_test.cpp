@@ -292,8 +292,9 @@ BOOST_AUTO_TEST_CASE(an_idle_thread_is_reused_before_a_new_one_starts)
 
 BOOST_AUTO_TEST_CASE(threads_are_named_after_the_prefix)
 {
-    thread_pool_executor pool({.thread_name_prefix = "crunch"});
-    BOOST_TEST(pool.submit(os_thread_name).result(10s) == "crunch_0");
+    thread_pool_executor pool({.thread_name_prefix = "number_cruncher"});
+    BOOST_TEST(pool.submit(weft::current_thread_name).result(10s) == "number_cruncher_0");
+    BOOST_TEST(pool.submit(os_thread_name).result(10s) == "number_cruncher"); // 15 bytes
     thread_pool_executor unnamed;
     BOOST_TEST(unnamed.submit(os_thread_name).result(10s).rfind("ThreadPoolExec", 0) == 0U);
 }
