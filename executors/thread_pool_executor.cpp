@@ -102,9 +102,16 @@ void thread_pool_executor::enqueue(std::shared_ptr<detail::work_item> item)
             start_thread_locked();
         }
     }
-    // Pairs with the sleeper's increment-then-recheck in worker(): either it sees the item or
-    // this sees the sleeper (both seq_cst).
-    if (m_sleepers.load(std::memory_order_seq_cst) > 0)
+    wake_one_if_needed();
+}
+
+void thread_pool_executor::wake_one_if_needed() noexcept
+{
+    // A spinning worker will take the item without a system call; otherwise wake a sleeper.
+    // Pairs with the spinner's clear-then-sleep and the sleeper's increment-then-recheck in
+    // next_item(): all seq_cst, so either the worker sees the queued item or this sees it.
+    if (m_spinners.load(std::memory_order_seq_cst) == 0 &&
+        m_sleepers.load(std::memory_order_seq_cst) > 0)
     {
         m_wake_seq.fetch_add(1, std::memory_order_seq_cst);
         detail::futex_wake(m_wake_seq, 1);
@@ -122,26 +129,38 @@ std::shared_ptr<detail::work_item> thread_pool_executor::next_item()
 {
     for (;;)
     {
+        std::shared_ptr<detail::work_item> item;
+        bool more = false;
         {
             std::lock_guard lock(m_mutex);
             if (!m_queue.empty())
             {
-                auto item = std::move(m_queue.front());
+                item = std::move(m_queue.front());
                 m_queue.pop_front();
-                m_queued.fetch_sub(1, std::memory_order_relaxed);
-                return item;
+                m_queued.fetch_sub(1, std::memory_order_seq_cst);
+                more = !m_queue.empty();
             }
-            if (m_shutdown || m_broken)
+            else if (m_shutdown || m_broken)
             {
                 return nullptr;
             }
+        }
+        if (item)
+        {
+            if (more)
+            {
+                // A burst: pass the wake-up on, so that the submitter makes one system call and
+                // the sleepers wake one another.
+                wake_one_if_needed();
+            }
+            return item;
         }
         int no_spinner = 0;
         if (m_spinners.compare_exchange_strong(no_spinner, 1, std::memory_order_acq_rel))
         {
             bool found = detail::spin_for(
                 [this] { return m_queued.load(std::memory_order_relaxed) > 0; }, g_idle_spin);
-            m_spinners.store(0, std::memory_order_release);
+            m_spinners.store(0, std::memory_order_seq_cst);
             if (found)
             {
                 continue;

@@ -114,6 +114,7 @@ class thread_pool_executor
 
     void enqueue(std::shared_ptr<detail::work_item> item);
     void start_thread_locked();
+    void wake_one_if_needed() noexcept;
     void worker(std::size_t index);
     std::shared_ptr<detail::work_item> next_item();
     void break_pool();
