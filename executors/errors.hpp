@@ -19,4 +19,12 @@ class broken_executor_error : public std::runtime_error
     using std::runtime_error::runtime_error;
 };
 
+/// Set on a future whose promise was destroyed before giving it a result, so that its waiters
+/// get an error instead of waiting forever.
+class broken_promise : public std::runtime_error
+{
+  public:
+    broken_promise() : std::runtime_error("weft: promise destroyed before setting a result") {}
+};
+
 } // namespace weft

@@ -1,5 +1,12 @@
 #pragma once
 // Everything in executors/: futures, the thread pool and Python's threading primitives.
 
+#include "executors/as_completed.hpp"
+#include "executors/callback_error_handler.hpp"
 #include "executors/errors.hpp"
+#include "executors/future.hpp"
+#include "executors/map_options.hpp"
+#include "executors/promise.hpp"
+#include "executors/thread_pool_executor.hpp"
 #include "executors/threads/threads.hpp"
+#include "executors/wait.hpp"

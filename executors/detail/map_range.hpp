@@ -1,0 +1,191 @@
+#pragma once
+// The lazy result range of an executor's map: pulls inputs only as far as a window ahead of the
+// consumer, and yields results in input order.
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <iterator>
+#include <optional>
+#include <ranges>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "executors/map_options.hpp"
+#include "runtime/errors.hpp"
+
+namespace weft::detail
+{
+
+/// `Submit` is called with one element of each input and returns a future. Single pass.
+template <class Submit, class... Rs>
+class map_range
+{
+    using future_type = std::invoke_result_t<Submit&, std::ranges::range_reference_t<Rs>...>;
+    using value_type = decltype(std::declval<future_type>().result());
+    using stored_value = std::conditional_t<std::is_void_v<value_type>, bool, value_type>;
+
+  public:
+    class iterator
+    {
+      public:
+        using value_type = stored_value;
+        using difference_type = std::ptrdiff_t;
+
+        iterator() = default;
+        stored_value& operator*() const { return *m_range->m_current; }
+        stored_value* operator->() const { return &*m_range->m_current; }
+        iterator& operator++()
+        {
+            m_range->advance();
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept
+        {
+            return it.at_end();
+        }
+
+      private:
+        [[nodiscard]] bool at_end() const noexcept
+        {
+            return m_range == nullptr || !m_range->m_current.has_value();
+        }
+        friend class map_range;
+        explicit iterator(map_range* range) : m_range(range) {}
+        map_range* m_range = nullptr;
+    };
+
+    template <class... Inputs>
+    map_range(Submit submit, map_options opts, Inputs&&... inputs)
+        : m_submit(std::move(submit)), m_window(opts.window == 0 ? 1 : opts.window),
+          m_inputs(std::views::all(std::forward<Inputs>(inputs))...)
+    {
+        if (opts.timeout)
+        {
+            m_deadline = std::chrono::steady_clock::now() + std::max(*opts.timeout, {});
+        }
+        m_positions.emplace(std::apply(
+            [](auto&... views) { return std::tuple(std::ranges::begin(views)...); }, m_inputs));
+        refill(); // like Python, the first calls start before anyone iterates
+    }
+    map_range(const map_range&) = delete;
+    map_range& operator=(const map_range&) = delete;
+    /// Cancels the calls that have not started (Python's close() of the result iterator).
+    ~map_range() { cancel_pending(); }
+
+    /// Waits for the first result; rethrows its exception or timeout_error.
+    iterator begin()
+    {
+        if (!m_started)
+        {
+            m_started = true;
+            advance();
+        }
+        return iterator(this);
+    }
+    std::default_sentinel_t end() const noexcept { return {}; }
+
+  private:
+    void refill()
+    {
+        while (!m_exhausted && m_in_flight.size() < m_window)
+        {
+            auto& positions = *m_positions;
+            bool at_end = std::apply(
+                [&](auto&... views)
+                {
+                    return std::apply([&](auto&... its)
+                                      { return ((its == std::ranges::end(views)) || ...); },
+                                      positions);
+                },
+                m_inputs);
+            if (at_end)
+            {
+                m_exhausted = true;
+                return;
+            }
+            m_in_flight.push_back(
+                std::apply([&](auto&... its) { return m_submit(*its...); }, positions));
+            std::apply([](auto&... its) { (++its, ...); }, positions);
+        }
+    }
+
+    void advance()
+    {
+        m_current.reset();
+        if (m_failed)
+        {
+            return;
+        }
+        refill();
+        if (m_in_flight.empty())
+        {
+            return;
+        }
+        try
+        {
+            future_type next = std::move(m_in_flight.front());
+            m_in_flight.pop_front();
+            if constexpr (std::is_void_v<value_type>)
+            {
+                take(next);
+                m_current.emplace(true);
+            }
+            else
+            {
+                m_current.emplace(take(next));
+            }
+            refill();
+        }
+        catch (...)
+        {
+            m_failed = true;
+            cancel_pending();
+            throw;
+        }
+    }
+
+    value_type take(future_type& next)
+    {
+        if (m_deadline)
+        {
+            auto left = *m_deadline - std::chrono::steady_clock::now();
+            if (!next.wait_for(left))
+            {
+                throw timeout_error("weft: map result not ready before the timeout");
+            }
+        }
+        return std::move(next).result();
+    }
+
+    void cancel_pending() noexcept
+    {
+        for (auto& f : m_in_flight)
+        {
+            try
+            {
+                f.cancel();
+            }
+            catch (...)
+            {
+                // A future without state cannot be pending: nothing to cancel.
+            }
+        }
+        m_in_flight.clear();
+    }
+
+    Submit m_submit;
+    std::size_t m_window;
+    std::tuple<std::views::all_t<Rs>...> m_inputs;
+    std::optional<std::tuple<std::ranges::iterator_t<std::views::all_t<Rs>>...>> m_positions;
+    std::deque<future_type> m_in_flight;
+    std::optional<std::chrono::steady_clock::time_point> m_deadline;
+    std::optional<stored_value> m_current;
+    bool m_started = false;
+    bool m_exhausted = false;
+    bool m_failed = false;
+};
+
+} // namespace weft::detail
