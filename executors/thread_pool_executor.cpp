@@ -110,8 +110,11 @@ void thread_pool_executor::wake_one_if_needed() noexcept
     // A spinning worker will take the item without a system call; otherwise wake a sleeper.
     // Pairs with the spinner's clear-then-sleep and the sleeper's increment-then-recheck in
     // next_item(): all seq_cst, so either the worker sees the queued item or this sees it.
+    // At most one wake-up is in flight: the woken thread clears m_waking once it runs, and a
+    // burst is then passed on by next_item(), so a fast submitter makes few system calls.
     if (m_spinners.load(std::memory_order_seq_cst) == 0 &&
-        m_sleepers.load(std::memory_order_seq_cst) > 0)
+        m_sleepers.load(std::memory_order_seq_cst) > 0 &&
+        !m_waking.exchange(true, std::memory_order_seq_cst))
     {
         m_wake_seq.fetch_add(1, std::memory_order_seq_cst);
         detail::futex_wake(m_wake_seq, 1);
@@ -168,6 +171,10 @@ std::shared_ptr<detail::work_item> thread_pool_executor::next_item()
         }
         std::uint32_t seq = m_wake_seq.load(std::memory_order_seq_cst);
         m_sleepers.fetch_add(1, std::memory_order_seq_cst);
+        // A thread about to sleep re-arms wake-ups: a wake-up counted as in flight may have found
+        // nobody asleep (its target saw the item and stayed up), and must not keep this thread,
+        // and every later submit, from a wake-up of its own.
+        m_waking.store(false, std::memory_order_seq_cst);
         bool stop = false;
         {
             std::lock_guard lock(m_mutex);
@@ -178,6 +185,7 @@ std::shared_ptr<detail::work_item> thread_pool_executor::next_item()
             detail::futex_wait(m_wake_seq, seq, std::nullopt);
         }
         m_sleepers.fetch_sub(1, std::memory_order_seq_cst);
+        m_waking.store(false, std::memory_order_seq_cst);
     }
 }
 

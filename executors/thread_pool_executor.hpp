@@ -137,8 +137,9 @@ class thread_pool_executor
     std::atomic<std::size_t> m_queued{0};     // m_queue.size(), readable without the lock
     std::atomic<std::uint32_t> m_wake_seq{0}; // futex word idle threads sleep on
     std::atomic<int> m_sleepers{0};
-    std::atomic<int> m_spinners{0}; // at most one idle thread spins
-    std::mutex m_join_mutex;        // one joiner at a time
+    std::atomic<int> m_spinners{0};    // at most one idle thread spins
+    std::atomic<bool> m_waking{false}; // a sleeper was woken and has not run yet
+    std::mutex m_join_mutex;           // one joiner at a time
 };
 
 } // namespace weft

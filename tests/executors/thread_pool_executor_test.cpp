@@ -474,3 +474,30 @@ BOOST_AUTO_TEST_CASE(every_future_of_a_busy_pool_completes)
     }
     BOOST_TEST(sum == expected);
 }
+
+BOOST_AUTO_TEST_CASE(bursts_and_pauses_never_strand_a_task)
+{
+    // Workers go to sleep between bursts and wake one another during them: a lost wake-up
+    // would leave a future pending here, and its bounded result() would throw.
+    thread_pool_executor pool({.max_workers = 6});
+    unsigned seed = 12345;
+    auto next = [&seed](unsigned bound)
+    {
+        seed = seed * 1103515245U + 12345U;
+        return (seed >> 16) % bound;
+    };
+    for (int round = 0; round < 200; ++round)
+    {
+        std::vector<future<int>> fs;
+        unsigned burst = 1 + next(3000);
+        for (unsigned i = 0; i < burst; ++i)
+        {
+            fs.push_back(pool.submit(square, static_cast<int>(i)));
+        }
+        for (unsigned i = 0; i < burst; ++i)
+        {
+            BOOST_REQUIRE(fs[i].result(10s) == static_cast<int>(i * i));
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(next(300)));
+    }
+}
