@@ -72,7 +72,7 @@ class as_completed_range
     {
         if (timeout)
         {
-            m_deadline = std::chrono::steady_clock::now() + std::max(*timeout, {});
+            m_deadline = detail::deadline_after(*timeout);
         }
         std::unordered_set<const void*> seen;
         std::vector<future<T>> pending;

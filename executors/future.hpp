@@ -166,18 +166,7 @@ class future
     static detail::future_state_base::deadline
     deadline_after(std::chrono::duration<Rep, Period> timeout)
     {
-        auto now = std::chrono::steady_clock::now();
-        if (timeout <= timeout.zero())
-        {
-            return now;
-        }
-        // A huge timeout must not overflow the clock: cap it at a century.
-        constexpr auto century = std::chrono::hours(24 * 365 * 100);
-        if (timeout >= century)
-        {
-            return now + century;
-        }
-        return now + std::chrono::ceil<std::chrono::steady_clock::duration>(timeout);
+        return detail::deadline_after(timeout);
     }
 
     void wait_or_throw(detail::future_state_base::deadline until, bool rethrow = true) const

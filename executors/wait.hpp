@@ -95,7 +95,7 @@ auto wait(R&& futures, wait_options options = {})
     std::optional<std::chrono::steady_clock::time_point> deadline;
     if (options.timeout)
     {
-        deadline = std::chrono::steady_clock::now() + std::max(*options.timeout, {});
+        deadline = detail::deadline_after(*options.timeout);
     }
 
     std::vector<future<T>> unique;

@@ -97,7 +97,11 @@ event_loop::event_loop(options opts) : m_ring(opts.entries), m_token(m_stop_sour
 
 event_loop::~event_loop()
 {
-    m_closing = true;
+    {
+        // Under the lock: post() and request_cancel() read it from other threads.
+        std::lock_guard lock(m_remote_mutex);
+        m_closing = true;
+    }
     m_stop_source.request_stop();
     {
         std::lock_guard lock(m_remote_mutex);

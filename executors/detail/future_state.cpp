@@ -92,9 +92,10 @@ bool future_state_base::set_running_or_notify_cancel()
     switch (static_cast<future_status>(word & status_mask))
     {
     case future_status::pending:
-        // Keep the sleepers bit: a thread blocked in wait() still needs the final wake-up.
-        m_word.store((word & ~status_mask) | static_cast<std::uint32_t>(future_status::running),
-                     std::memory_order_release);
+        // An atomic or, not a store: a thread in wait() may set the sleepers bit at any moment
+        // (it does not take m_mutex), and it still needs the final wake-up. Pending is 0.
+        m_word.fetch_or(static_cast<std::uint32_t>(future_status::running),
+                        std::memory_order_acq_rel);
         return true;
     case future_status::cancelled:
         return false;
@@ -135,8 +136,12 @@ bool future_state_base::wait(deadline until) const noexcept
     auto spin = g_wait_spin;
     if (until)
     {
-        spin = std::min(spin, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                  *until - std::chrono::steady_clock::now()));
+        auto left = *until - std::chrono::steady_clock::now();
+        if (left <= left.zero())
+        {
+            return done(); // a poll: do not set the sleepers bit for nothing
+        }
+        spin = std::min(spin, std::chrono::duration_cast<std::chrono::nanoseconds>(left));
     }
     if (spin_for([this] { return done(); }, spin))
     {

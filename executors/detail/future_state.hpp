@@ -28,6 +28,24 @@ enum class future_status : std::uint32_t
     finished = 3,
 };
 
+/// now + timeout on the steady clock; zero or negative: now; capped at a century, so that a
+/// huge timeout (nanoseconds::max()) cannot overflow the clock.
+template <class Rep, class Period>
+std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout)
+{
+    auto now = std::chrono::steady_clock::now();
+    if (timeout <= timeout.zero())
+    {
+        return now;
+    }
+    constexpr auto century = std::chrono::hours(24 * 365 * 100);
+    if (timeout >= century)
+    {
+        return now + century;
+    }
+    return now + std::chrono::ceil<std::chrono::steady_clock::duration>(timeout);
+}
+
 /// Hands an exception thrown by a done-callback to the process-wide handler (stderr unless
 /// set_callback_error_handler replaced it).
 void report_callback_error(std::exception_ptr error) noexcept;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <exception>
 #include <iterator>
 #include <optional>
 #include <ranges>
@@ -12,6 +13,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "executors/detail/future_state.hpp"
 #include "executors/map_options.hpp"
 #include "runtime/errors.hpp"
 
@@ -64,11 +66,15 @@ class map_range
     {
         if (opts.timeout)
         {
-            m_deadline = std::chrono::steady_clock::now() + std::max(*opts.timeout, {});
+            m_deadline = deadline_after(*opts.timeout);
         }
         m_positions.emplace(std::apply(
             [](auto&... views) { return std::tuple(std::ranges::begin(views)...); }, m_inputs));
         refill(); // like Python, the first calls start before anyone iterates
+        if (m_in_flight.empty() && m_submit_error)
+        {
+            std::rethrow_exception(m_submit_error); // nothing submitted: fail at the call
+        }
     }
     map_range(const map_range&) = delete;
     map_range& operator=(const map_range&) = delete;
@@ -106,9 +112,19 @@ class map_range
                 m_exhausted = true;
                 return;
             }
-            m_in_flight.push_back(
-                std::apply([&](auto&... its) { return m_submit(*its...); }, positions));
-            std::apply([](auto&... its) { (++its, ...); }, positions);
+            try
+            {
+                m_in_flight.push_back(
+                    std::apply([&](auto&... its) { return m_submit(*its...); }, positions));
+                std::apply([](auto&... its) { (++its, ...); }, positions);
+            }
+            catch (...)
+            {
+                // A refused submit (the executor shut down) or a throwing input: the results
+                // before it still come out in order, then this error, at its position.
+                m_submit_error = std::current_exception();
+                m_exhausted = true;
+            }
         }
     }
 
@@ -122,12 +138,17 @@ class map_range
         refill();
         if (m_in_flight.empty())
         {
+            if (m_submit_error)
+            {
+                m_failed = true;
+                std::rethrow_exception(m_submit_error);
+            }
             return;
         }
+        future_type next = std::move(m_in_flight.front());
+        m_in_flight.pop_front();
         try
         {
-            future_type next = std::move(m_in_flight.front());
-            m_in_flight.pop_front();
             if constexpr (std::is_void_v<value_type>)
             {
                 take(next);
@@ -137,11 +158,20 @@ class map_range
             {
                 m_current.emplace(take(next));
             }
-            refill();
         }
         catch (...)
         {
+            // As Python's map: a timeout or an error ends the iteration, and the call that timed
+            // out is cancelled too if it has not started, with every later one.
             m_failed = true;
+            try
+            {
+                next.cancel();
+            }
+            catch (...)
+            {
+                // A future without state cannot be pending: nothing to cancel.
+            }
             cancel_pending();
             throw;
         }
@@ -183,6 +213,7 @@ class map_range
     std::deque<future_type> m_in_flight;
     std::optional<std::chrono::steady_clock::time_point> m_deadline;
     std::optional<stored_value> m_current;
+    std::exception_ptr m_submit_error;
     bool m_started = false;
     bool m_exhausted = false;
     bool m_failed = false;

@@ -5,6 +5,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -39,15 +40,19 @@ class call_item final : public future_state<R>, public work_item
 
     template <class G, class... A>
     explicit call_item(G&& fn, A&&... args)
-        : m_fn(std::forward<G>(fn)), m_args(std::forward<A>(args)...)
+        : m_call(std::in_place, std::forward<G>(fn), std::tuple<Args...>(std::forward<A>(args)...))
     {
     }
 
     void run(void (*finished)(void*), void* context) noexcept override
     {
         bool reported = false;
+        // The call and its arguments go as soon as the call is over (or will never happen),
+        // before the outcome is published: a future must not keep them alive, since they may
+        // hold the future themselves (a cycle) or resources the caller expects released.
         auto report = [&]
         {
+            m_call.reset();
             if (!reported)
             {
                 reported = true;
@@ -71,13 +76,13 @@ class call_item final : public future_state<R>, public work_item
         {
             if constexpr (std::is_void_v<R>)
             {
-                std::apply(std::move(m_fn), std::move(m_args));
+                std::apply(std::move(m_call->first), std::move(m_call->second));
                 report();
                 this->set_value();
             }
             else
             {
-                R value = std::apply(std::move(m_fn), std::move(m_args));
+                R value = std::apply(std::move(m_call->first), std::move(m_call->second));
                 report();
                 this->set_value(std::move(value));
             }
@@ -89,8 +94,11 @@ class call_item final : public future_state<R>, public work_item
         }
     }
 
+    // cancel() and fail() are called only for an item the executor took out of its queue, so
+    // that no thread can be running it.
     void cancel() noexcept override
     {
+        m_call.reset();
         try
         {
             future_state<R>::cancel();
@@ -101,7 +109,11 @@ class call_item final : public future_state<R>, public work_item
         }
     }
 
-    void fail(std::exception_ptr error) noexcept override { complete_with(std::move(error)); }
+    void fail(std::exception_ptr error) noexcept override
+    {
+        m_call.reset();
+        complete_with(std::move(error));
+    }
 
   private:
     void complete_with(std::exception_ptr error) noexcept
@@ -116,8 +128,7 @@ class call_item final : public future_state<R>, public work_item
         }
     }
 
-    F m_fn;
-    std::tuple<Args...> m_args;
+    std::optional<std::pair<F, std::tuple<Args...>>> m_call;
 };
 
 /// The call, its future state and its queue entry, for `submit(fn, args...)`.
