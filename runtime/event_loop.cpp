@@ -318,7 +318,7 @@ void event_loop::on_stop() noexcept
 {
     if (detail::current_loop == this)
     {
-        cancel_timers_on_stop();
+        observe_stop();
         return;
     }
     {
@@ -330,6 +330,14 @@ void event_loop::on_stop() noexcept
         m_stop_pending = true;
     }
     wake();
+}
+
+void event_loop::observe_stop() noexcept
+{
+    if (!std::exchange(m_stop_observed, true))
+    {
+        cancel_timers_on_stop();
+    }
 }
 
 void event_loop::cancel_timers_on_stop() noexcept
@@ -402,7 +410,7 @@ void event_loop::on_wakeup()
     }
     if (stop_pending)
     {
-        cancel_timers_on_stop();
+        observe_stop();
     }
     for (detail::cancellable* c : cancels)
     {

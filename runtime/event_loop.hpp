@@ -116,6 +116,11 @@ class event_loop
     {
         return token == m_token;
     }
+    /// Called on the loop thread by an await that found the loop's own token stopped: a stop()
+    /// from another thread sets the token before its wake-up reaches the loop, so whoever sees
+    /// it first cancels the stop_with_loop timers (once), and every task on the loop observes
+    /// the stop in the same order.
+    void observe_stop() noexcept;
     void add_timer(detail::timer_node& node, std::chrono::steady_clock::time_point deadline)
     {
         m_timers.push(node, deadline);
@@ -194,6 +199,7 @@ class event_loop
     unsigned m_busy_turns = 0; // turns in a row that found work ready and did not enter the kernel
     bool m_running = false;
     bool m_closing = false;
+    bool m_stop_observed = false; // loop thread only: the stop_with_loop timers were cancelled
     detail::spawn_link m_spawned; // sentinel of the spawned-task list
 
     int m_wake_fd = -1;

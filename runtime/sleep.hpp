@@ -51,13 +51,17 @@ class sleep_awaiter : private timer_node, private cancellable
     {
         m_loop = &event_loop::require_current("sleep_for/sleep_until");
         const std::stop_token& token = stop_token_ref(awaiting);
+        const bool own = m_loop->is_own_token(token);
         if (token.stop_requested())
         {
+            if (own)
+            {
+                m_loop->observe_stop();
+            }
             m_cancelled = true;
             return false;
         }
         m_awaiting = awaiting;
-        const bool own = m_loop->is_own_token(token);
         this->stop_with_loop = own;
         m_loop->add_timer(*this, m_deadline);
         if (!own && token.stop_possible())

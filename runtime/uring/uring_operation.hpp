@@ -69,6 +69,10 @@ class uring_operation : private detail::io_request, private detail::cancellable
         std::stop_token token = detail::stop_token_of(awaiting);
         if (token.stop_requested())
         {
+            if (m_loop->is_own_token(token))
+            {
+                m_loop->observe_stop(); // see event_loop::observe_stop
+            }
             m_result = -ECANCELED;
             m_cancel_requested = true;
             return false;
