@@ -6,6 +6,7 @@
 #include "executors/errors.hpp"
 #include "executors/future.hpp"
 #include "executors/map_options.hpp"
+#include "executors/processes/processes.hpp"
 #include "executors/promise.hpp"
 #include "executors/thread_pool_executor.hpp"
 #include "executors/threads/threads.hpp"

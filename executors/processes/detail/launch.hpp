@@ -1,0 +1,48 @@
+#pragma once
+// Creating child processes: the three start methods, and what a child does with a payload.
+
+#include <functional>
+#include <string>
+
+#include <sys/types.h>
+
+#include "runtime/uring/owned_fd.hpp"
+
+namespace weft::detail
+{
+
+/// A started child: its pid and a pidfd for waiting and signalling without pid reuse races.
+/// Always a child of this process (forkserver children too: the server forks them with
+/// CLONE_PARENT), so this process reaps it with waitid(P_PIDFD).
+struct child_handle
+{
+    pid_t pid = 0;
+    uring::owned_fd pidfd;
+};
+
+/// Runs /proc/self/exe with the original argv; the child's main_guard() runs `payload`.
+[[nodiscard]] child_handle spawn_payload(const std::string& payload);
+
+/// Asks the fork server (started on first use) to fork a child that runs `payload`.
+[[nodiscard]] child_handle forkserver_payload(const std::string& payload);
+
+/// fork(): the child runs `body` with the given identity and exits with 0, or with 1 when
+/// `body` throws (the error is printed to stderr as "Process NAME: TYPE: WHAT").
+[[nodiscard]] child_handle fork_and_run(const std::function<void()>& body, const std::string& name,
+                                        bool daemon);
+
+/// Whether weft's launcher thread exists (it starts children for threads other than main).
+[[nodiscard]] bool launcher_started() noexcept;
+
+/// Whether main_guard() ran in this process (spawn and forkserver need it).
+[[nodiscard]] bool main_guard_called() noexcept;
+
+/// True in a child weft started as a daemon process: it may not start children.
+[[nodiscard]] bool in_daemon_process() noexcept;
+
+/// Throws weft::invalid_state_error when this process cannot start children with `method`
+/// (no main_guard for spawn/forkserver; a daemon process; a spawned child that never reached
+/// main_guard, which would otherwise start copies of itself).
+void check_can_start(bool needs_main_guard);
+
+} // namespace weft::detail

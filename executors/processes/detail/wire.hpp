@@ -1,0 +1,141 @@
+#pragma once
+// The bytes that travel between processes: cereal's binary archives over a std::string, with
+// a memcpy fast path for trivially copyable values and vectors of them.
+
+#include <cereal/archives/binary.hpp>
+#include <cereal/types/array.hpp>
+#include <cereal/types/map.hpp>
+#include <cereal/types/optional.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/tuple.hpp>
+#include <cereal/types/unordered_map.hpp>
+#include <cereal/types/utility.hpp>
+#include <cereal/types/vector.hpp>
+#include <cstddef>
+#include <cstring>
+#include <istream>
+#include <new>
+#include <ostream>
+#include <streambuf>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "executors/processes/shippable.hpp"
+
+namespace weft::detail
+{
+
+/// Appends everything written to it to a std::string.
+class string_sink : public std::streambuf
+{
+  public:
+    explicit string_sink(std::string& out) noexcept : m_out(out) {}
+
+  protected:
+    std::streamsize xsputn(const char* s, std::streamsize n) override
+    {
+        m_out.append(s, static_cast<std::size_t>(n));
+        return n;
+    }
+    int_type overflow(int_type c) override
+    {
+        if (!traits_type::eq_int_type(c, traits_type::eof()))
+        {
+            m_out.push_back(traits_type::to_char_type(c));
+        }
+        return traits_type::not_eof(c);
+    }
+
+  private:
+    std::string& m_out;
+};
+
+/// Reads a byte range it does not own.
+class bytes_source : public std::streambuf
+{
+  public:
+    explicit bytes_source(std::string_view bytes) noexcept
+    {
+        char* begin = const_cast<char*>(bytes.data()); // read only: setg wants char*
+        setg(begin, begin, begin + bytes.size());
+    }
+};
+
+/// A cereal binary output archive that appends to `out`.
+class wire_writer
+{
+  public:
+    explicit wire_writer(std::string& out) : m_sink(out), m_stream(&m_sink), m_archive(m_stream) {}
+    cereal::BinaryOutputArchive& archive() noexcept { return m_archive; }
+
+  private:
+    string_sink m_sink;
+    std::ostream m_stream;
+    cereal::BinaryOutputArchive m_archive;
+};
+
+/// A cereal binary input archive over `bytes`; a short read throws cereal::Exception.
+class wire_reader
+{
+  public:
+    explicit wire_reader(std::string_view bytes)
+        : m_source(bytes), m_stream(&m_source), m_archive(m_stream)
+    {
+    }
+    cereal::BinaryInputArchive& archive() noexcept { return m_archive; }
+
+  private:
+    bytes_source m_source;
+    std::istream m_stream;
+    cereal::BinaryInputArchive m_archive;
+};
+
+template <class T>
+void save_value(cereal::BinaryOutputArchive& archive, const T& value)
+{
+    if constexpr (bytewise_shippable<T>)
+    {
+        archive(cereal::binary_data(&value, sizeof value));
+    }
+    else if constexpr (is_byte_vector<T>::value)
+    {
+        const std::uint64_t size = value.size();
+        archive(size);
+        archive(cereal::binary_data(value.data(), size * sizeof(typename T::value_type)));
+    }
+    else
+    {
+        archive(value);
+    }
+}
+
+template <class T>
+T load_value(cereal::BinaryInputArchive& archive)
+{
+    if constexpr (bytewise_shippable<T>)
+    {
+        // Copying the bytes into suitably aligned storage creates the object (trivially
+        // copyable types are implicit-lifetime types), with no default constructor needed.
+        alignas(T) std::byte storage[sizeof(T)];
+        archive(cereal::binary_data(storage, sizeof storage));
+        return *std::launder(reinterpret_cast<T*>(storage));
+    }
+    else if constexpr (is_byte_vector<T>::value)
+    {
+        std::uint64_t size = 0;
+        archive(size);
+        T value(size);
+        archive(cereal::binary_data(value.data(), size * sizeof(typename T::value_type)));
+        return value;
+    }
+    else
+    {
+        T value{};
+        archive(value);
+        return value;
+    }
+}
+
+} // namespace weft::detail

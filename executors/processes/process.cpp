@@ -1,0 +1,329 @@
+#include "executors/processes/process.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <system_error>
+
+#include "executors/processes/detail/launch.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/uring/owned_fd.hpp"
+
+namespace weft
+{
+namespace detail
+{
+
+struct process_state
+{
+    std::string name;
+    bool daemon = false;
+    weft::start_method method = weft::start_method::forkserver;
+    std::unique_ptr<process_target> target;
+
+    std::mutex mutex; // guards what follows
+    bool started = false;
+    bool closed = false;
+    pid_t pid = 0;
+    uring::owned_fd pidfd; // kept until close(): a joiner may be polling it
+    std::optional<int> exitcode;
+};
+
+} // namespace detail
+
+namespace
+{
+
+std::atomic<unsigned> g_process_count{0};
+
+int threads_in_this_process()
+{
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+    {
+        if (line.rfind("Threads:", 0) == 0)
+        {
+            return std::stoi(line.substr(8));
+        }
+    }
+    return 1;
+}
+
+// Python 3.12 warns too: the seeds' held-lock hang is a fork from a threaded process. weft's
+// own launcher thread (launch.cpp) holds nothing while it waits and does not count.
+void warn_if_threaded_fork()
+{
+    static std::atomic<bool> warned{false};
+    const int others = threads_in_this_process() - 1 - (detail::launcher_started() ? 1 : 0);
+    if (others > 0 && !warned.exchange(true))
+    {
+        std::fprintf(stderr,
+                     "weft: warning: start_method::fork in a process with %d other thread(s): the "
+                     "child gets only the forking thread, and a lock another thread holds stays "
+                     "locked in the child forever; start_method::forkserver or spawn avoid this\n",
+                     others);
+    }
+}
+
+void require_open(const detail::process_state& state)
+{
+    if (state.closed)
+    {
+        throw invalid_state_error("weft: process object is closed");
+    }
+}
+
+void require_started(const detail::process_state& state, const char* what)
+{
+    require_open(state);
+    if (!state.started)
+    {
+        throw invalid_state_error(std::string("weft: can only ") + what + " a started process");
+    }
+}
+
+// Reaps the child if it has exited (waiting for it when `block`); true once exitcode is set.
+bool reap(detail::process_state& state, bool block)
+{
+    if (state.exitcode)
+    {
+        return true;
+    }
+    siginfo_t info{};
+    int rc = 0;
+    do
+    {
+        rc = ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(state.pidfd.get()), &info,
+                      WEXITED | (block ? 0 : WNOHANG));
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0)
+    {
+        throw std::system_error(errno, std::system_category(), "weft: waitid");
+    }
+    if (info.si_pid == 0)
+    {
+        return false; // still running
+    }
+    state.exitcode = info.si_code == CLD_EXITED ? info.si_status : -info.si_status;
+    return true;
+}
+
+} // namespace
+
+process::process(options opts, std::unique_ptr<detail::process_target> target)
+    : m_state(std::make_unique<detail::process_state>())
+{
+    const unsigned number = g_process_count.fetch_add(1) + 1;
+    m_state->name = opts.name.empty() ? "Process-" + std::to_string(number) : std::move(opts.name);
+    m_state->daemon = opts.daemon;
+    m_state->method = opts.start_method.value_or(get_start_method());
+    m_state->target = std::move(target);
+}
+
+process::process(process&&) noexcept = default;
+
+process& process::operator=(process&& other) noexcept
+{
+    if (this != &other)
+    {
+        process old(std::move(*this));
+        m_state = std::move(other.m_state);
+    }
+    return *this;
+}
+
+process::~process()
+{
+    if (!m_state)
+    {
+        return;
+    }
+    try
+    {
+        std::unique_lock lock(m_state->mutex);
+        if (!m_state->started || m_state->closed || m_state->exitcode)
+        {
+            return;
+        }
+        lock.unlock();
+        if (m_state->daemon)
+        {
+            terminate();
+            if (!join(std::chrono::seconds(1)))
+            {
+                kill();
+            }
+        }
+        join();
+    }
+    catch (const std::exception& e)
+    {
+        std::fprintf(stderr, "weft: process %s: %s\n", m_state->name.c_str(), e.what());
+    }
+}
+
+void process::start()
+{
+    auto& state = *m_state;
+    std::lock_guard lock(state.mutex);
+    require_open(state);
+    if (state.started)
+    {
+        throw invalid_state_error("weft: processes can only be started once");
+    }
+    detail::check_can_start(state.method != weft::start_method::fork);
+    detail::child_handle child;
+    switch (state.method)
+    {
+    case weft::start_method::fork:
+        warn_if_threaded_fork();
+        child =
+            detail::fork_and_run([&state] { state.target->run_here(); }, state.name, state.daemon);
+        break;
+    case weft::start_method::spawn:
+        child = detail::spawn_payload(state.target->encode(state.name, state.daemon));
+        break;
+    case weft::start_method::forkserver:
+        child = detail::forkserver_payload(state.target->encode(state.name, state.daemon));
+        break;
+    }
+    state.pid = child.pid;
+    state.pidfd = std::move(child.pidfd);
+    state.started = true;
+    state.target.reset(); // the child has its copy
+}
+
+bool process::join_until(detail::deadline until)
+{
+    auto& state = *m_state;
+    for (;;)
+    {
+        int fd = -1;
+        {
+            std::lock_guard lock(state.mutex);
+            require_started(state, "join");
+            if (reap(state, false))
+            {
+                return true;
+            }
+            fd = state.pidfd.get();
+        }
+        int wait_ms = -1;
+        if (!until.is_never())
+        {
+            const auto left = until.at() - detail::deadline::clock::now();
+            if (left <= left.zero())
+            {
+                return false;
+            }
+            const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+            wait_ms = static_cast<int>(std::min<long long>(ms, INT_MAX));
+        }
+        pollfd exited{fd, POLLIN, 0};
+        if (::poll(&exited, 1, wait_ms) < 0 && errno != EINTR)
+        {
+            throw std::system_error(errno, std::system_category(), "weft: poll on a pidfd");
+        }
+    }
+}
+
+bool process::is_alive()
+{
+    auto& state = *m_state;
+    std::lock_guard lock(state.mutex);
+    require_open(state);
+    return state.started && !reap(state, false);
+}
+
+std::optional<int> process::exitcode()
+{
+    auto& state = *m_state;
+    std::lock_guard lock(state.mutex);
+    require_open(state);
+    if (state.started)
+    {
+        reap(state, false);
+    }
+    return state.exitcode;
+}
+
+std::optional<pid_t> process::pid() const
+{
+    auto& state = *m_state;
+    std::lock_guard lock(state.mutex);
+    require_open(state);
+    return state.started ? std::optional<pid_t>(state.pid) : std::nullopt;
+}
+
+void process::send_signal(int signal)
+{
+    auto& state = *m_state;
+    std::lock_guard lock(state.mutex);
+    require_started(state, "signal");
+    if (state.exitcode)
+    {
+        return;
+    }
+    // A pidfd names this child even after it exits, so the signal cannot reach a stranger
+    // that reused the pid; ESRCH only means it has already exited.
+    if (::syscall(SYS_pidfd_send_signal, state.pidfd.get(), signal, nullptr, 0) != 0 &&
+        errno != ESRCH)
+    {
+        throw std::system_error(errno, std::system_category(), "weft: pidfd_send_signal");
+    }
+}
+
+void process::terminate()
+{
+    send_signal(SIGTERM);
+}
+
+void process::kill()
+{
+    send_signal(SIGKILL);
+}
+
+void process::close()
+{
+    auto& state = *m_state;
+    std::lock_guard lock(state.mutex);
+    if (state.closed)
+    {
+        return;
+    }
+    if (state.started && !reap(state, false))
+    {
+        throw invalid_state_error(
+            "weft: cannot close a process while it is still running; join or terminate it first");
+    }
+    state.pidfd.reset();
+    state.target.reset();
+    state.closed = true;
+}
+
+const std::string& process::name() const
+{
+    return m_state->name;
+}
+
+bool process::daemon() const
+{
+    return m_state->daemon;
+}
+
+weft::start_method process::start_method() const
+{
+    return m_state->method;
+}
+
+} // namespace weft
