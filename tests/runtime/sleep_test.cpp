@@ -64,16 +64,20 @@ BOOST_AUTO_TEST_CASE(timers_fire_in_deadline_order)
     event_loop loop;
     std::vector<int> order;
     const int delays_ms[] = {50, 10, 40, 20, 30};
+    // One base for every deadline: with sleep_for, each deadline would count from the moment its
+    // task starts, and a task started 10 ms late (a slow machine) would change the order.
+    const auto base = steady_clock::now();
     for (const int delay : delays_ms)
     {
         loop.spawn(
-            [](std::vector<int>& out, int ms) -> task<void>
+            [](std::vector<int>& out, steady_clock::time_point from, int ms) -> task<void>
             {
-                co_await weft::sleep_for(std::chrono::milliseconds(ms));
+                co_await weft::sleep_until(from + std::chrono::milliseconds(ms));
                 out.push_back(ms);
-            }(order, delay));
+            }(order, base, delay));
     }
-    loop.run([]() -> task<void> { co_await weft::sleep_for(100ms); }());
+    loop.run([](steady_clock::time_point from) -> task<void>
+             { co_await weft::sleep_until(from + 100ms); }(base));
     BOOST_TEST(order == (std::vector<int>{10, 20, 30, 40, 50}), boost::test_tools::per_element());
 }
 
