@@ -19,6 +19,11 @@ BOOST_AUTO_TEST_CASE(yields_already_done_futures_first_then_in_completion_order)
 {
     promise<int> done, second, third;
     done.set_result(0);
+    // The range takes its snapshot of what is done when it is made: the others finish only
+    // after that (a setter started first could finish them before the snapshot on a slow
+    // machine, and they would then count as already done, in input order).
+    auto range = weft::as_completed(
+        std::vector{second.get_future(), third.get_future(), done.get_future()}, 10s);
     std::jthread setter(
         [&]
         {
@@ -28,8 +33,7 @@ BOOST_AUTO_TEST_CASE(yields_already_done_futures_first_then_in_completion_order)
             second.set_result(2);
         });
     std::vector<int> order;
-    for (const future<int>& f : weft::as_completed(
-             std::vector{second.get_future(), third.get_future(), done.get_future()}, 10s))
+    for (const future<int>& f : range)
     {
         order.push_back(f.result());
     }

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <latch>
 #include <memory>
+#include <mutex>
 #include <numeric>
 #include <pthread.h>
 #include <ranges>
@@ -14,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 #include <weft/weft.hpp>
 
@@ -271,7 +273,18 @@ BOOST_AUTO_TEST_CASE(saturation_starts_max_workers_threads_and_no_more)
                 g.pass();
             }));
     }
-    std::this_thread::sleep_for(50ms);
+    // Hold the gate until four threads are inside it (a fixed pause is not enough on a slow
+    // machine: a thread that had not started by then would find the work done by the others).
+    const auto inside = [&]
+    {
+        std::lock_guard lock(m);
+        return threads.size();
+    };
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (inside() < 4U && std::chrono::steady_clock::now() < until)
+    {
+        std::this_thread::sleep_for(1ms);
+    }
     g.release();
     for (auto& f : fs)
     {
@@ -435,23 +448,35 @@ BOOST_AUTO_TEST_CASE(co_await_submit_resumes_the_coroutine_with_the_result)
 
 BOOST_AUTO_TEST_CASE(the_loop_keeps_running_other_tasks_while_a_submit_is_awaited)
 {
+    // The call returns only once the loop has ticked five times, which it cannot do if awaiting
+    // the call blocks the loop (the call then gives up after 10 s, and the ticks are missing).
     thread_pool_executor pool;
-    int ticks = weft::testing::run_task(
-        [](thread_pool_executor& p) -> weft::task<int>
+    std::atomic<int> count{0};
+    auto [ticks, call_saw_ticks] = weft::testing::run_task(
+        [](thread_pool_executor& p, std::atomic<int>& c) -> weft::task<std::pair<int, bool>>
         {
-            int count = 0;
             weft::event_loop::require_current("test").spawn(
-                [](int& c) -> weft::task<void>
+                [](std::atomic<int>& n) -> weft::task<void>
                 {
                     for (int i = 0; i < 5; ++i)
                     {
                         co_await weft::sleep_for(1ms);
-                        ++c;
+                        ++n;
                     }
-                }(count));
-            co_await p.submit([] { std::this_thread::sleep_for(100ms); });
-            co_return count;
-        }(pool));
+                }(c));
+            const bool saw = co_await p.submit(
+                [&c]
+                {
+                    const auto until = std::chrono::steady_clock::now() + 10s;
+                    while (c.load() < 5 && std::chrono::steady_clock::now() < until)
+                    {
+                        std::this_thread::sleep_for(1ms);
+                    }
+                    return c.load() == 5;
+                });
+            co_return std::pair{c.load(), saw};
+        }(pool, count));
+    BOOST_TEST(call_saw_ticks);
     BOOST_TEST(ticks == 5);
 }
 
