@@ -17,6 +17,7 @@
 #include "executors/processes/detail/launch.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/uring/owned_fd.hpp"
+#include "runtime/uring/poll_operation.hpp"
 
 namespace weft
 {
@@ -234,6 +235,25 @@ bool process::join_until(detail::deadline until)
         {
             throw std::system_error(errno, std::system_category(), "weft: poll on a pidfd");
         }
+    }
+}
+
+task<void> process::async_join()
+{
+    auto& state = *m_state;
+    for (;;)
+    {
+        int fd = -1;
+        {
+            std::lock_guard lock(state.mutex);
+            require_started(state, "join");
+            if (reap(state, false))
+            {
+                co_return;
+            }
+            fd = state.pidfd.get();
+        }
+        co_await uring::poll_operation(fd, POLLIN);
     }
 }
 

@@ -15,6 +15,7 @@
 #include "executors/processes/shippable.hpp"
 #include "executors/processes/start_method.hpp"
 #include "executors/threads/detail/deadline.hpp"
+#include "runtime/task.hpp"
 
 namespace weft
 {
@@ -124,6 +125,11 @@ class process
     {
         return join_until(detail::deadline::after(timeout));
     }
+
+    /// join() for a coroutine: suspends the calling task until the child exits, without
+    /// blocking its event_loop (an io_uring poll on the child's pidfd). Stopping the task's
+    /// token throws operation_cancelled and leaves the child running. Same errors as join().
+    [[nodiscard]] task<void> async_join();
 
     /// True from start() until the child exits (and is reaped by this call if it has).
     [[nodiscard]] bool is_alive();
