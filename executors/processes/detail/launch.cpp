@@ -13,8 +13,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <string_view>
@@ -46,7 +48,13 @@ constexpr const char* payload_env = "WEFT_SPAWN_PAYLOAD_FD";
 constexpr const char* forkserver_env = "WEFT_FORKSERVER_FD";
 constexpr const char* parent_env = "WEFT_PARENT_PID";
 
+class launcher;
+class forkserver_client;
+
 std::atomic<bool> g_main_guard_called{false};
+std::mutex g_instances_mutex; // guards the two pointers below
+launcher* g_launcher = nullptr;
+forkserver_client* g_forkserver = nullptr;
 std::atomic<bool> g_launcher_started{false};
 std::vector<std::string> g_argv;
 std::string g_process_name = "MainProcess";
@@ -378,10 +386,22 @@ detail::child_handle spawn_self(const std::string& variable, int keep_fd)
 class launcher
 {
   public:
+    // Never destroyed: the thread outlives main. A forked child gets a fresh one (see
+    // forget_after_fork): the thread did not survive the fork, and the mutex may not have.
     static launcher& instance()
     {
-        static launcher* one = new launcher(); // never destroyed: the thread outlives main
-        return *one;
+        std::lock_guard lock(g_instances_mutex);
+        if (g_launcher == nullptr)
+        {
+            g_launcher = new launcher();
+        }
+        return *g_launcher;
+    }
+
+    static void forget_after_fork() noexcept
+    {
+        g_launcher = nullptr; // leaked: its state belongs to the parent
+        g_launcher_started.store(false);
     }
 
     template <class Fn>
@@ -481,11 +501,27 @@ class forkserver_client
   public:
     static forkserver_client& instance()
     {
-        static forkserver_client one;
-        return one;
+        std::lock_guard lock(g_instances_mutex);
+        if (g_forkserver == nullptr)
+        {
+            g_forkserver = new forkserver_client();
+            std::atexit([] { g_forkserver->stop(); });
+        }
+        return *g_forkserver;
     }
 
-    ~forkserver_client() { stop(); }
+    // A forked child must not talk to its parent's server (the server's children would be the
+    // parent's) nor keep the server's socket open (the server would outlive the parent's
+    // close): drop both, without the mutex, which may have been held at the fork.
+    static void forget_after_fork() noexcept
+    {
+        if (g_forkserver != nullptr)
+        {
+            g_forkserver->m_socket.reset();
+            g_forkserver->m_server.pidfd.reset(); // not this process's child: nothing to reap
+            g_forkserver = nullptr;               // leaked: its mutex belongs to the parent
+        }
+    }
 
     detail::child_handle launch(const std::string& payload)
     {
@@ -592,6 +628,17 @@ class forkserver_client
     uring::owned_fd m_socket;
     detail::child_handle m_server;
 };
+
+void forget_parent_state_after_fork() noexcept
+{
+    // The mutex may have been held by another thread at the fork: start from a fresh one.
+    new (&g_instances_mutex) std::mutex();
+    launcher::forget_after_fork();
+    forkserver_client::forget_after_fork();
+}
+
+// Any fork, weft's or the program's own, runs this in the child.
+const int g_atfork_registered = ::pthread_atfork(nullptr, nullptr, &forget_parent_state_after_fork);
 
 } // namespace
 

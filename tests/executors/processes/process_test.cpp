@@ -158,6 +158,20 @@ int exit_of(process& p)
     return p.exitcode().value_or(still_running);
 }
 
+// Run in a forked child: starts grandchildren by forkserver from the main thread and by spawn
+// from another thread, and writes their exit codes.
+void start_grandchildren(std::string path)
+{
+    process by_server({.start_method = start_method::forkserver}, exit_with, 4);
+    by_server.start();
+    by_server.join();
+    process by_spawn({.start_method = start_method::spawn}, exit_with, 5);
+    std::thread([&by_spawn] { by_spawn.start(); }).join();
+    by_spawn.join();
+    std::ofstream(path) << by_server.exitcode().value_or(-1) << ','
+                        << by_spawn.exitcode().value_or(-1);
+}
+
 template <class Predicate>
 bool eventually(Predicate ready, std::chrono::milliseconds limit = 10s)
 {
@@ -386,6 +400,21 @@ BOOST_AUTO_TEST_CASE(a_child_started_from_a_short_lived_thread_outlives_the_thre
         p.join();
         BOOST_TEST(exit_of(p) == 0, weft::to_string(method));
     }
+}
+
+// The parent's fork server and launcher thread are in use when it forks: the child must start
+// its own instead of talking to the parent's (whose children would be the parent's).
+BOOST_AUTO_TEST_CASE(a_forked_child_starts_processes_of_its_own)
+{
+    process warm({.start_method = start_method::forkserver}, sleep_ms, 0);
+    std::thread([&warm] { warm.start(); }).join(); // the parent's launcher thread and server
+    warm.join();
+    scratch_file out;
+    process middle({.start_method = start_method::fork}, start_grandchildren, out.path());
+    middle.start();
+    BOOST_TEST(middle.join(60s));
+    BOOST_TEST(exit_of(middle) == 0);
+    BOOST_TEST(out.read() == "4,5");
 }
 
 BOOST_AUTO_TEST_CASE(processes_move_into_a_vector)
