@@ -617,6 +617,14 @@ class pool_core
         const int n = ::poll(polled.data(), polled.size(), timeout_ms);
         std::uint64_t count = 0;
         (void)!::read(m_bell.get(), &count, sizeof count);
+        {
+            // Awake again: workers need not ring until the next sleep.
+            std::lock_guard lock(m_mutex);
+            for (auto& w : m_workers)
+            {
+                w->channel.header().pool_sleeping.store(0, std::memory_order_relaxed);
+            }
+        }
         if (n == 0 && m_shutdown)
         {
             std::lock_guard lock(m_mutex);
