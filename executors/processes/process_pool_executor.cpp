@@ -111,9 +111,13 @@ const std::chrono::nanoseconds g_collector_spin = std::thread::hardware_concurre
                                                       ? std::chrono::microseconds(50)
                                                       : std::chrono::nanoseconds(0);
 
-// Tasks written ahead into one worker's ring. More keeps a worker busy while the collector
-// refills it; fewer keeps long tasks from queueing behind one worker while another idles.
-constexpr std::size_t g_ahead_per_worker = 4;
+// Tasks written ahead into one worker's ring. Many keep a worker of short tasks busy while
+// the collector sleeps or refills it; few keep long tasks from queueing behind one worker
+// while another idles (a task in a ring is not taken back unless its worker dies). So: few
+// until the worker's tasks are seen to be short.
+constexpr std::size_t g_ahead_long = 2;
+constexpr std::size_t g_ahead_short = 64;
+constexpr std::chrono::nanoseconds g_short_task = std::chrono::microseconds(100);
 
 // A worker that dies this many times in a row before running anything breaks the pool.
 constexpr int g_crash_loop_limit = 3;
@@ -140,6 +144,15 @@ struct worker_slot
     std::uint32_t sent = 0;     // calls ever assigned (max_tasks_per_child)
     bool stop_sent = false;     // the stop message is in the ring
     bool ran_something = false; // at least one outcome came back
+    // Time between outcomes while the worker had more queued: its recent time per task.
+    std::chrono::steady_clock::time_point last_outcome{};
+    bool busy_since_last = false;
+    std::chrono::nanoseconds task_time{std::chrono::microseconds(200)};
+
+    [[nodiscard]] std::size_t ahead() const noexcept
+    {
+        return task_time < g_short_task ? g_ahead_short : g_ahead_long;
+    }
 };
 
 struct completion
@@ -297,7 +310,7 @@ class pool_core
             worker_slot* best = nullptr;
             for (auto& w : m_workers)
             {
-                if (w->stop_sent || w->assigned.size() >= g_ahead_per_worker ||
+                if (w->stop_sent || w->assigned.size() >= w->ahead() ||
                     (m_max_tasks != 0 && w->sent >= m_max_tasks))
                 {
                     continue;
@@ -395,6 +408,7 @@ class pool_core
                                                     w.inbox.data() + old, available);
         w.inbox.resize(old + got);
         wake_worker(header); // it may wait for room to write a large result
+        const auto now = std::chrono::steady_clock::now();
         while (w.inbox.size() - w.inbox_at >= 4)
         {
             std::uint32_t length = 0;
@@ -421,6 +435,12 @@ class pool_core
             w.assigned.pop_front();
             --w.written;
             w.ran_something = true;
+            if (w.busy_since_last)
+            {
+                w.task_time = (4 * w.task_time + (now - w.last_outcome)) / 5;
+            }
+            w.last_outcome = now;
+            w.busy_since_last = w.written > 0;
             m_deaths_in_a_row = 0;
             done.push_back(std::move(c));
         }
