@@ -560,7 +560,6 @@ class pool_core
         for (;;)
         {
             bool progress = false;
-            bool busy = false;
             bool finished = false;
             {
                 std::lock_guard lock(m_mutex);
@@ -581,7 +580,6 @@ class pool_core
                     }
                     finished = m_workers.empty();
                 }
-                busy = any_assigned();
             }
             finish(done);
             if (finished)
@@ -594,7 +592,10 @@ class pool_core
                 last_progress = now;
                 continue;
             }
-            if (busy && now - last_progress < g_collector_spin)
+            // Spinning also right after the last outcome, with nothing out: a caller that
+            // submits again at once (a loop of submit().result()) is answered without waking
+            // this thread through the eventfd.
+            if (now - last_progress < g_collector_spin)
             {
                 cpu_relax();
                 continue;
