@@ -47,6 +47,7 @@ namespace
 constexpr const char* payload_env = "WEFT_SPAWN_PAYLOAD_FD";
 constexpr const char* forkserver_env = "WEFT_FORKSERVER_FD";
 constexpr const char* parent_env = "WEFT_PARENT_PID";
+constexpr const char* extra_fds_env = "WEFT_EXTRA_FDS";
 
 class launcher;
 class forkserver_client;
@@ -59,6 +60,7 @@ std::atomic<bool> g_launcher_started{false};
 std::vector<std::string> g_argv;
 std::string g_process_name = "MainProcess";
 bool g_daemon = false;
+std::vector<int> g_inherited_fds;
 
 [[noreturn]] void fail_child(const char* what, const std::string& detail)
 {
@@ -198,7 +200,9 @@ int parse_fd(const char* text)
     {
         std::uint32_t magic = 0;
         iovec io{&magic, sizeof magic};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+        // The payload first, then the descriptors the child inherits (inherited_fds()).
+        constexpr std::size_t most = 1 + detail::max_extra_fds;
+        alignas(cmsghdr) char control[CMSG_SPACE(most * sizeof(int))] = {};
         msghdr message{};
         message.msg_iov = &io;
         message.msg_iovlen = 1;
@@ -213,14 +217,20 @@ int parse_fd(const char* text)
         {
             std::_Exit(0); // the program closed its end or is gone
         }
-        int payload = -1;
+        int fds[most];
+        std::size_t count = 0;
         for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c))
         {
             if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
             {
-                std::memcpy(&payload, CMSG_DATA(c), sizeof payload);
+                const std::size_t here = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (std::size_t i = 0; i < here && count < most; ++i)
+                {
+                    std::memcpy(&fds[count++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                }
             }
         }
+        const int payload = count > 0 ? fds[0] : -1;
         std::int64_t reply = -EPROTO;
         if (payload >= 0 && magic == detail::payload_header::magic_value)
         {
@@ -228,13 +238,14 @@ int parse_fd(const char* text)
             if (pid == 0)
             {
                 ::close(socket);
+                g_inherited_fds.assign(fds + 1, fds + count);
                 run_payload_and_exit(payload, parent);
             }
             reply = pid > 0 ? pid : -errno;
         }
-        if (payload >= 0)
+        for (std::size_t i = 0; i < count; ++i)
         {
-            ::close(payload);
+            ::close(fds[i]);
         }
         if (::send(socket, &reply, sizeof reply, MSG_NOSIGNAL) != sizeof reply)
         {
@@ -250,7 +261,8 @@ struct spawn_request
     const char* path = "/proc/self/exe";
     char* const* argv = nullptr;
     char* const* envp = nullptr;
-    int keep_fd = -1;
+    int keep_fds[1 + detail::max_extra_fds] = {};
+    std::size_t keep_count = 0;
     sigset_t mask{};
     int error = 0;
 };
@@ -285,9 +297,9 @@ __attribute__((no_sanitize("address", "thread", "undefined"))) int spawn_child_m
             ::syscall(SYS_rt_sigaction, sig, &fallback, nullptr, 8);
         }
     }
-    if (request->keep_fd >= 0)
+    for (std::size_t i = 0; i < request->keep_count; ++i)
     {
-        ::syscall(SYS_fcntl, request->keep_fd, F_SETFD, 0);
+        ::syscall(SYS_fcntl, request->keep_fds[i], F_SETFD, 0);
     }
     ::syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &request->mask, nullptr, 8);
@@ -299,7 +311,7 @@ __attribute__((no_sanitize("address", "thread", "undefined"))) int spawn_child_m
 
 bool is_weft_variable(std::string_view entry)
 {
-    for (const char* name : {payload_env, forkserver_env, parent_env})
+    for (const char* name : {payload_env, forkserver_env, parent_env, extra_fds_env})
     {
         const std::string_view prefix(name);
         if (entry.size() > prefix.size() && entry.substr(0, prefix.size()) == prefix &&
@@ -321,9 +333,15 @@ void reap_now(int pidfd) noexcept
     }
 }
 
-// Re-executes this program with `variable` (NAME=fd) set and `keep_fd` inherited.
-detail::child_handle spawn_self(const std::string& variable, int keep_fd)
+// Re-executes this program with `variable` (NAME=fd) set and `keep_fd` and `extra_fds`
+// inherited (the latter named in WEFT_EXTRA_FDS).
+detail::child_handle spawn_self(const std::string& variable, int keep_fd,
+                                std::span<const int> extra_fds = {})
 {
+    if (extra_fds.size() > detail::max_extra_fds)
+    {
+        throw std::invalid_argument("weft: too many descriptors for a child");
+    }
     std::vector<char*> argv;
     for (std::string& arg : g_argv)
     {
@@ -342,12 +360,25 @@ detail::child_handle spawn_self(const std::string& variable, int keep_fd)
     }
     envp.push_back(own_variable.data());
     envp.push_back(parent_variable.data());
+    std::string extras_variable = std::string(extra_fds_env) + "=";
+    for (std::size_t i = 0; i < extra_fds.size(); ++i)
+    {
+        extras_variable += (i > 0 ? "," : "") + std::to_string(extra_fds[i]);
+    }
+    if (!extra_fds.empty())
+    {
+        envp.push_back(extras_variable.data());
+    }
     envp.push_back(nullptr);
 
     spawn_request request;
     request.argv = argv.data();
     request.envp = envp.data();
-    request.keep_fd = keep_fd;
+    request.keep_fds[request.keep_count++] = keep_fd;
+    for (const int fd : extra_fds)
+    {
+        request.keep_fds[request.keep_count++] = fd;
+    }
 
     constexpr std::size_t stack_size = 64 * 1024;
     void* stack = ::mmap(nullptr, stack_size, PROT_READ | PROT_WRITE,
@@ -523,8 +554,12 @@ class forkserver_client
         }
     }
 
-    detail::child_handle launch(const std::string& payload)
+    detail::child_handle launch(const std::string& payload, std::span<const int> extra_fds)
     {
+        if (extra_fds.size() > detail::max_extra_fds)
+        {
+            throw std::invalid_argument("weft: too many descriptors for a child");
+        }
         uring::owned_fd memfd = payload_memfd(payload);
         std::lock_guard lock(m_mutex);
         // A server that died (killed by someone) is replaced once.
@@ -535,7 +570,7 @@ class forkserver_client
                 start();
             }
             std::int64_t reply = 0;
-            if (request(memfd.get(), reply))
+            if (request(memfd.get(), extra_fds, reply))
             {
                 if (reply < 0)
                 {
@@ -578,21 +613,27 @@ class forkserver_client
         m_socket = std::move(ours);
     }
 
-    bool request(int memfd, std::int64_t& reply)
+    bool request(int memfd, std::span<const int> extra_fds, std::int64_t& reply)
     {
         std::uint32_t magic = detail::payload_header::magic_value;
         iovec io{&magic, sizeof magic};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+        constexpr std::size_t most = 1 + detail::max_extra_fds;
+        alignas(cmsghdr) char control[CMSG_SPACE(most * sizeof(int))] = {};
+        const std::size_t count = 1 + extra_fds.size();
         msghdr message{};
         message.msg_iov = &io;
         message.msg_iovlen = 1;
         message.msg_control = control;
-        message.msg_controllen = sizeof control;
+        message.msg_controllen = CMSG_SPACE(count * sizeof(int));
         cmsghdr* c = CMSG_FIRSTHDR(&message);
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
+        c->cmsg_len = CMSG_LEN(count * sizeof(int));
         std::memcpy(CMSG_DATA(c), &memfd, sizeof memfd);
+        for (std::size_t i = 0; i < extra_fds.size(); ++i)
+        {
+            std::memcpy(CMSG_DATA(c) + (i + 1) * sizeof(int), &extra_fds[i], sizeof(int));
+        }
         ssize_t n = 0;
         do
         {
@@ -659,6 +700,22 @@ void main_guard(int argc, char** argv)
     if (const char* payload = std::getenv(payload_env))
     {
         const int fd = parse_fd(payload);
+        if (const char* extras = std::getenv(extra_fds_env))
+        {
+            // "3,7": the descriptors the parent passed along; closed on a later exec, so that
+            // this child's own children do not inherit them.
+            std::string list(extras);
+            for (std::size_t start = 0; start < list.size();)
+            {
+                std::size_t end = list.find(',', start);
+                end = end == std::string::npos ? list.size() : end;
+                const int extra = parse_fd(list.substr(start, end - start).c_str());
+                ::fcntl(extra, F_SETFD, FD_CLOEXEC);
+                g_inherited_fds.push_back(extra);
+                start = end + 1;
+            }
+            ::unsetenv(extra_fds_env);
+        }
         ::unsetenv(payload_env);
         ::unsetenv(parent_env);
         run_payload_and_exit(fd, parent);
@@ -712,19 +769,25 @@ void check_can_start(bool needs_main_guard)
     }
 }
 
-child_handle spawn_payload(const std::string& payload)
+child_handle spawn_payload(const std::string& payload, std::span<const int> extra_fds)
 {
     uring::owned_fd memfd = payload_memfd(payload);
     return launcher::instance().run(
-        [&] {
+        [&]
+        {
             return spawn_self(std::string(payload_env) + "=" + std::to_string(memfd.get()),
-                              memfd.get());
+                              memfd.get(), extra_fds);
         });
 }
 
-child_handle forkserver_payload(const std::string& payload)
+child_handle forkserver_payload(const std::string& payload, std::span<const int> extra_fds)
 {
-    return forkserver_client::instance().launch(payload);
+    return forkserver_client::instance().launch(payload, extra_fds);
+}
+
+const std::vector<int>& inherited_fds() noexcept
+{
+    return g_inherited_fds;
 }
 
 child_handle fork_and_run(const std::function<void()>& body, const std::string& name, bool daemon)

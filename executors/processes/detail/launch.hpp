@@ -2,7 +2,9 @@
 // Creating child processes: the three start methods, and what a child does with a payload.
 
 #include <functional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include <sys/types.h>
 
@@ -20,11 +22,23 @@ struct child_handle
     uring::owned_fd pidfd;
 };
 
+/// The most descriptors a child can be handed besides its payload.
+inline constexpr std::size_t max_extra_fds = 4;
+
 /// Runs /proc/self/exe with the original argv; the child's main_guard() runs `payload`.
-[[nodiscard]] child_handle spawn_payload(const std::string& payload);
+/// `extra_fds` are inherited by the child, which finds them with inherited_fds().
+[[nodiscard]] child_handle spawn_payload(const std::string& payload,
+                                         std::span<const int> extra_fds = {});
 
 /// Asks the fork server (started on first use) to fork a child that runs `payload`.
-[[nodiscard]] child_handle forkserver_payload(const std::string& payload);
+/// `extra_fds` travel to the server with the payload (SCM_RIGHTS) and are the child's
+/// inherited_fds().
+[[nodiscard]] child_handle forkserver_payload(const std::string& payload,
+                                              std::span<const int> extra_fds = {});
+
+/// In a spawned or forkserver child: the descriptors its parent passed as `extra_fds`, in the
+/// same order (their numbers differ from the parent's). Empty anywhere else.
+[[nodiscard]] const std::vector<int>& inherited_fds() noexcept;
 
 /// fork(): the child runs `body` with the given identity and exits with 0, or with 1 when
 /// `body` throws (the error is printed to stderr as "Process NAME: TYPE: WHAT").

@@ -1,0 +1,223 @@
+#include "executors/processes/detail/pool_worker.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <cxxabi.h>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <typeinfo>
+#include <unistd.h>
+#include <utility>
+
+#include "executors/detail/futex.hpp"
+#include "executors/processes/detail/launch.hpp"
+#include "executors/processes/detail/pool_task.hpp"
+#include "executors/processes/detail/shm_channel.hpp"
+
+namespace weft::detail
+{
+namespace
+{
+
+// An idle worker spins about the price of one cross-CPU wake-up (FLOORS.md: ~50 µs here)
+// before it sleeps: back-to-back tasks then cost no system call on either side. Never on one
+// CPU, where spinning only delays the peer that would give us work.
+const std::chrono::nanoseconds g_spin = std::thread::hardware_concurrency() > 1
+                                            ? std::chrono::microseconds(50)
+                                            : std::chrono::nanoseconds(0);
+
+std::string demangled(const char* mangled)
+{
+    int status = 0;
+    std::unique_ptr<char, void (*)(void*)> name(
+        abi::__cxa_demangle(mangled, nullptr, nullptr, &status), &std::free);
+    return status == 0 && name ? std::string(name.get()) : std::string(mangled);
+}
+
+// Appends the type name and what() of the exception being handled.
+void encode_current_exception(std::string& out)
+{
+    const std::type_info* type = abi::__cxa_current_exception_type();
+    std::string name = type != nullptr ? demangled(type->name()) : std::string("unknown");
+    std::string what = "(not a std::exception)";
+    try
+    {
+        throw;
+    }
+    catch (const std::exception& e)
+    {
+        what = e.what();
+    }
+    catch (...)
+    {
+    }
+    wire_writer writer(out);
+    writer.archive()(name, what);
+}
+
+class worker
+{
+  public:
+    worker(int channel_fd, int pool_bell_fd)
+        : m_channel(channel_fd, false), m_header(m_channel.header()), m_pool_bell(pool_bell_fd)
+    {
+    }
+
+    // Blocks until `n` task bytes have been read into `to`.
+    void read_exact(char* to, std::size_t n)
+    {
+        while (n > 0)
+        {
+            const std::size_t got =
+                m_channel.read_some(m_header.tasks, m_channel.task_bytes(), to, n);
+            if (got > 0)
+            {
+                to += got;
+                n -= got;
+                notify_pool(); // it may be waiting for room to send the rest
+                continue;
+            }
+            wait_until([this] { return shm_channel::readable(m_header.tasks) > 0; });
+        }
+    }
+
+    // Blocks until all of `bytes` are in the results ring.
+    void write_all(std::string_view bytes)
+    {
+        while (!bytes.empty())
+        {
+            const std::size_t put = m_channel.write_some(m_header.results, m_channel.result_bytes(),
+                                                         bytes.data(), bytes.size());
+            if (put > 0)
+            {
+                bytes.remove_prefix(put);
+                notify_pool();
+                continue;
+            }
+            wait_until([this] { return m_channel.writable(m_header.results) > 0; });
+        }
+    }
+
+    shm_channel_header& header() noexcept { return m_header; }
+
+  private:
+    // Spin, then sleep on the bell. The flag is set before the last check of `ready` and the
+    // pool checks the flag after publishing (both seq_cst), so a wake-up cannot be lost.
+    template <class Ready>
+    void wait_until(Ready ready)
+    {
+        if (spin_for(ready, g_spin))
+        {
+            return;
+        }
+        const std::uint32_t bell = m_header.worker_bell.load(std::memory_order_seq_cst);
+        m_header.worker_sleeping.store(1, std::memory_order_seq_cst);
+        if (!ready())
+        {
+            shared_futex_wait(m_header.worker_bell, bell);
+        }
+        m_header.worker_sleeping.store(0, std::memory_order_seq_cst);
+    }
+
+    // The pool's collector sleeps in poll() only after setting pool_sleeping: one write to
+    // its eventfd wakes it; the exchange keeps a burst of results to one write.
+    void notify_pool() noexcept
+    {
+        if (m_header.pool_sleeping.load(std::memory_order_seq_cst) != 0 &&
+            m_header.pool_sleeping.exchange(0, std::memory_order_seq_cst) != 0)
+        {
+            const std::uint64_t one = 1;
+            (void)!::write(m_pool_bell, &one, sizeof one);
+        }
+    }
+
+    shm_channel m_channel;
+    shm_channel_header& m_header;
+    int m_pool_bell;
+};
+
+struct resolved_code
+{
+    pool_trampoline entry = nullptr;
+    std::uintptr_t target = 0;
+};
+
+} // namespace
+
+void run_pool_worker(int channel_fd, int pool_bell_fd, std::uint32_t max_tasks)
+{
+    // The terminal's Ctrl-C goes to the whole foreground process group: the parent decides
+    // what an interrupt means for its pool, not each worker.
+    (void)std::signal(SIGINT, SIG_IGN);
+    worker self(channel_fd, pool_bell_fd);
+    ::close(channel_fd); // the mapping stays
+    // Resolving walks the loaded modules: once per distinct (trampoline, target).
+    std::map<std::string, resolved_code, std::less<>> cache;
+    std::string in;
+    std::string out;
+    for (std::uint32_t done = 0; max_tasks == 0 || done < max_tasks; ++done)
+    {
+        std::uint32_t length = 0;
+        self.read_exact(reinterpret_cast<char*>(&length), sizeof length);
+        in.resize(length);
+        self.read_exact(in.data(), length);
+        std::uint64_t id = 0;
+        std::memcpy(&id, in.data(), sizeof id);
+        if (id == 0)
+        {
+            return; // stop
+        }
+        self.header().started.store(id, std::memory_order_seq_cst);
+        out.assign(result_prefix_size, '\0');
+        std::memcpy(out.data() + 4, &id, sizeof id);
+        try
+        {
+            std::uint32_t code_size = 0;
+            std::memcpy(&code_size, in.data() + 8, sizeof code_size);
+            const std::string_view code(in.data() + 12, code_size);
+            auto found = cache.find(code);
+            if (found == cache.end())
+            {
+                wire_reader reader(code);
+                code_address entry;
+                code_address target;
+                bool has_target = false;
+                reader.archive()(entry, target, has_target);
+                resolved_code resolved{reinterpret_cast<pool_trampoline>(resolve_code(entry)),
+                                       has_target ? resolve_code(target) : 0};
+                found = cache.emplace(std::string(code), resolved).first;
+            }
+            wire_reader args(std::string_view(in).substr(12 + code_size));
+            found->second.entry(found->second.target, args.archive(), out);
+        }
+        catch (...)
+        {
+            out.resize(result_prefix_size);
+            out[12] = static_cast<char>(outcome_kind::exception);
+            encode_current_exception(out);
+        }
+        const auto out_length = static_cast<std::uint32_t>(out.size() - 4);
+        std::memcpy(out.data(), &out_length, sizeof out_length);
+        self.write_all(out);
+    }
+}
+
+void pool_worker_main(pool_worker_config config)
+{
+    const std::vector<int>& fds = inherited_fds();
+    if (fds.size() != 2)
+    {
+        throw std::runtime_error("weft: a pool worker started without its channel");
+    }
+    run_pool_worker(fds[0], fds[1], config.max_tasks);
+}
+
+} // namespace weft::detail

@@ -1,0 +1,772 @@
+#include "executors/processes/process_pool_executor.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <new>
+#include <poll.h>
+#include <signal.h>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <tuple>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <system_error>
+
+#include "executors/detail/futex.hpp"
+#include "executors/errors.hpp"
+#include "executors/processes/detail/launch.hpp"
+#include "executors/processes/detail/payload.hpp"
+#include "executors/processes/detail/pool_worker.hpp"
+#include "executors/processes/detail/shm_channel.hpp"
+#include "runtime/uring/owned_fd.hpp"
+
+namespace weft
+{
+namespace detail
+{
+
+const std::string& pool_code_bytes(std::uintptr_t entry, std::uintptr_t target)
+{
+    static std::mutex mutex;
+    static std::map<std::pair<std::uintptr_t, std::uintptr_t>, std::string> cache;
+    std::lock_guard lock(mutex);
+    auto found = cache.find({entry, target});
+    if (found != cache.end())
+    {
+        return found->second;
+    }
+    std::string bytes;
+    {
+        wire_writer writer(bytes);
+        const code_address where = locate_code(entry);
+        const code_address what = target != 0 ? locate_code(target) : code_address{};
+        writer.archive()(where, what, target != 0);
+    }
+    // std::map never moves its nodes: the reference stays valid.
+    return cache.emplace(std::make_pair(entry, target), std::move(bytes)).first->second;
+}
+
+std::exception_ptr decode_remote_exception(std::string_view body) noexcept
+{
+    try
+    {
+        std::string name;
+        std::string what;
+        {
+            wire_reader reader(body);
+            reader.archive()(name, what);
+        }
+        // Exactly these types (not their subclasses, whose type the name still tells) come
+        // back as themselves: each has a constructor taking the message.
+        if (name == "std::runtime_error")
+            return std::make_exception_ptr(std::runtime_error(what));
+        if (name == "std::logic_error")
+            return std::make_exception_ptr(std::logic_error(what));
+        if (name == "std::invalid_argument")
+            return std::make_exception_ptr(std::invalid_argument(what));
+        if (name == "std::out_of_range")
+            return std::make_exception_ptr(std::out_of_range(what));
+        if (name == "std::domain_error")
+            return std::make_exception_ptr(std::domain_error(what));
+        if (name == "std::length_error")
+            return std::make_exception_ptr(std::length_error(what));
+        if (name == "std::range_error")
+            return std::make_exception_ptr(std::range_error(what));
+        if (name == "std::overflow_error")
+            return std::make_exception_ptr(std::overflow_error(what));
+        if (name == "std::underflow_error")
+            return std::make_exception_ptr(std::underflow_error(what));
+        if (name == "std::bad_alloc")
+            return std::make_exception_ptr(std::bad_alloc());
+        return std::make_exception_ptr(remote_error(std::move(name), what));
+    }
+    catch (...)
+    {
+        return std::current_exception();
+    }
+}
+
+namespace
+{
+
+// The collector spins this long after the last result before it sleeps in poll(): a result
+// that follows within it costs no wake-up (FLOORS.md: ~50 µs each here). Never on one CPU.
+const std::chrono::nanoseconds g_collector_spin = std::thread::hardware_concurrency() > 1
+                                                      ? std::chrono::microseconds(50)
+                                                      : std::chrono::nanoseconds(0);
+
+// Tasks written ahead into one worker's ring. Many keep a worker of short tasks busy while
+// the collector sleeps or refills it; few keep long tasks from queueing behind one worker
+// while another idles (a task in a ring is not taken back unless its worker dies). So: few
+// until the worker's tasks are seen to be short.
+constexpr std::size_t g_ahead_long = 2;
+constexpr std::size_t g_ahead_short = 64;
+constexpr std::chrono::nanoseconds g_short_task = std::chrono::microseconds(100);
+
+// A worker that dies this many times in a row before running anything breaks the pool.
+constexpr int g_crash_loop_limit = 3;
+
+std::string signal_name(int signal)
+{
+    const char* abbrev = ::sigabbrev_np(signal);
+    return abbrev != nullptr ? std::string("SIG") + abbrev : std::to_string(signal);
+}
+
+} // namespace
+
+/// One worker process and the pool's side of its channel.
+struct worker_slot
+{
+    child_handle child;
+    uring::owned_fd memfd;
+    shm_channel channel;
+    std::deque<std::shared_ptr<pool_call_base>> assigned; // sent or being sent, in order
+    std::size_t written = 0;    // calls at the front of `assigned` wholly in the ring
+    std::size_t partial = 0;    // bytes of assigned[written] already in the ring
+    std::string inbox;          // result bytes not yet a whole message
+    std::size_t inbox_at = 0;   // where the unparsed part of `inbox` begins
+    std::uint32_t sent = 0;     // calls ever assigned (max_tasks_per_child)
+    bool stop_sent = false;     // the stop message is in the ring
+    bool ran_something = false; // at least one outcome came back
+    // Time between outcomes while the worker had more queued: its recent time per task.
+    std::chrono::steady_clock::time_point last_outcome{};
+    bool busy_since_last = false;
+    std::chrono::nanoseconds task_time{std::chrono::microseconds(200)};
+
+    [[nodiscard]] std::size_t ahead() const noexcept
+    {
+        return task_time < g_short_task ? g_ahead_short : g_ahead_long;
+    }
+};
+
+struct completion
+{
+    std::shared_ptr<pool_call_base> call;
+    outcome_kind kind = outcome_kind::value;
+    std::string body;
+    std::exception_ptr error; // set: fail with this instead
+};
+
+class pool_core
+{
+  public:
+    explicit pool_core(const process_pool_executor::options& opts)
+        : m_max_workers(opts.max_workers > 0
+                            ? opts.max_workers
+                            : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()))),
+          m_method(opts.start_method.value_or(get_start_method())),
+          m_max_tasks(static_cast<std::uint32_t>(opts.max_tasks_per_child)),
+          m_bell(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC))
+    {
+        if (!m_bell.valid())
+        {
+            throw std::system_error(errno, std::system_category(), "weft: eventfd");
+        }
+        check_can_start(m_method != start_method::fork);
+        // Started before the collector thread exists: a forked worker then copies a process
+        // with no pool thread in it.
+        for (int i = 0; i < m_max_workers; ++i)
+        {
+            m_workers.push_back(start_worker());
+        }
+        m_collector = std::thread([this] { collect(); });
+    }
+
+    ~pool_core() { shutdown(true, false); }
+
+    int max_workers() const noexcept { return m_max_workers; }
+
+    std::vector<pid_t> worker_pids() const
+    {
+        std::lock_guard lock(m_mutex);
+        std::vector<pid_t> pids;
+        for (const auto& w : m_workers)
+        {
+            pids.push_back(w->child.pid);
+        }
+        return pids;
+    }
+
+    void enqueue(std::shared_ptr<pool_call_base> call)
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_broken)
+        {
+            throw broken_executor_error("weft: the process pool is broken: " + m_broken_reason);
+        }
+        if (m_shutdown)
+        {
+            throw invalid_state_error("weft: cannot schedule new futures after shutdown");
+        }
+        m_pending.push_back(std::move(call));
+        dispatch();
+    }
+
+    void shutdown(bool wait, bool cancel_futures)
+    {
+        std::deque<std::shared_ptr<pool_call_base>> cancelled;
+        {
+            std::lock_guard lock(m_mutex);
+            m_shutdown = true;
+            if (cancel_futures)
+            {
+                // Calls handed back by a dead worker are running already: they stay.
+                for (auto it = m_pending.begin(); it != m_pending.end();)
+                {
+                    if (!(*it)->running)
+                    {
+                        cancelled.push_back(std::move(*it));
+                        it = m_pending.erase(it);
+                    }
+                    else
+                    {
+                        ++it;
+                    }
+                }
+            }
+        }
+        for (auto& call : cancelled)
+        {
+            call->cancel(); // outside the lock: cancelling runs the future's callbacks
+        }
+        ring_pool_bell();
+        if (wait)
+        {
+            if (std::this_thread::get_id() == m_collector.get_id())
+            {
+                throw invalid_state_error(
+                    "weft: shutdown(wait=true) from a callback on the pool's own thread");
+            }
+            std::lock_guard join_lock(m_join_mutex);
+            if (m_collector.joinable())
+            {
+                m_collector.join();
+            }
+        }
+    }
+
+  private:
+    // --- Workers -----------------------------------------------------------------------------
+
+    std::unique_ptr<worker_slot> start_worker()
+    {
+        auto slot = std::make_unique<worker_slot>();
+        slot->memfd = uring::owned_fd(::memfd_create("weft-pool-channel", MFD_CLOEXEC));
+        if (!slot->memfd.valid())
+        {
+            throw std::system_error(errno, std::system_category(), "weft: memfd_create");
+        }
+        slot->channel = shm_channel(slot->memfd.get(), true);
+        const std::string name = "ProcessPoolWorker-" + std::to_string(++m_started_workers);
+        const int fds[2] = {slot->memfd.get(), m_bell.get()};
+        switch (m_method)
+        {
+        case start_method::fork:
+        {
+            const int channel_fd = fds[0];
+            const int bell_fd = fds[1];
+            const std::uint32_t max_tasks = m_max_tasks;
+            slot->child =
+                fork_and_run([=] { run_pool_worker(channel_fd, bell_fd, max_tasks); }, name, true);
+            break;
+        }
+        case start_method::spawn:
+        case start_method::forkserver:
+        {
+            const std::tuple<pool_worker_config> args{pool_worker_config{m_max_tasks}};
+            const std::string payload = encode_call(&pool_worker_main, args, name, true);
+            slot->child = m_method == start_method::spawn ? spawn_payload(payload, fds)
+                                                          : forkserver_payload(payload, fds);
+            break;
+        }
+        }
+        return slot;
+    }
+
+    // --- Sending (m_mutex held) --------------------------------------------------------------
+
+    // Hands pending calls to the least loaded workers that can take one.
+    void dispatch()
+    {
+        bool any = false;
+        while (!m_pending.empty())
+        {
+            worker_slot* best = nullptr;
+            for (auto& w : m_workers)
+            {
+                if (w->stop_sent || w->assigned.size() >= w->ahead() ||
+                    (m_max_tasks != 0 && w->sent >= m_max_tasks))
+                {
+                    continue;
+                }
+                if (best == nullptr || w->assigned.size() < best->assigned.size())
+                {
+                    best = w.get();
+                }
+            }
+            if (best == nullptr)
+            {
+                break;
+            }
+            std::shared_ptr<pool_call_base> call = std::move(m_pending.front());
+            m_pending.pop_front();
+            if (!call->running)
+            {
+                if (!call->start())
+                {
+                    continue; // cancelled while it waited
+                }
+                call->running = true;
+            }
+            best->assigned.push_back(std::move(call));
+            ++best->sent;
+            any = true;
+        }
+        if (any)
+        {
+            for (auto& w : m_workers)
+            {
+                pump(*w);
+            }
+        }
+    }
+
+    // Writes what fits of the assigned calls not yet in the ring; wakes the worker if it
+    // sleeps. True when bytes moved.
+    bool pump(worker_slot& w)
+    {
+        bool moved = false;
+        shm_channel_header& header = w.channel.header();
+        while (w.written < w.assigned.size())
+        {
+            const std::string& message = w.assigned[w.written]->message;
+            const std::size_t put =
+                w.channel.write_some(header.tasks, w.channel.task_bytes(),
+                                     message.data() + w.partial, message.size() - w.partial);
+            moved = moved || put > 0;
+            w.partial += put;
+            if (w.partial < message.size())
+            {
+                break; // the ring is full: the worker's notify_pool brings us back
+            }
+            ++w.written;
+            w.partial = 0;
+        }
+        if (moved)
+        {
+            wake_worker(header);
+        }
+        return moved;
+    }
+
+    void send_stop(worker_slot& w)
+    {
+        char stop[12] = {};
+        const std::uint32_t length = 8;
+        std::memcpy(stop, &length, sizeof length);
+        // Every call came back, so the worker has read everything: the ring is empty.
+        if (w.channel.writable(w.channel.header().tasks) >= sizeof stop)
+        {
+            (void)w.channel.write_some(w.channel.header().tasks, w.channel.task_bytes(), stop,
+                                       sizeof stop);
+            w.stop_sent = true;
+            wake_worker(w.channel.header());
+        }
+    }
+
+    // --- Receiving (m_mutex held) ------------------------------------------------------------
+
+    // Moves the worker's result bytes into its inbox and whole results into `done`. True when
+    // bytes moved.
+    bool receive(worker_slot& w, std::vector<completion>& done)
+    {
+        shm_channel_header& header = w.channel.header();
+        const std::size_t available = shm_channel::readable(header.results);
+        if (available == 0)
+        {
+            return false;
+        }
+        const std::size_t old = w.inbox.size();
+        w.inbox.resize(old + available);
+        const std::size_t got = w.channel.read_some(header.results, w.channel.result_bytes(),
+                                                    w.inbox.data() + old, available);
+        w.inbox.resize(old + got);
+        wake_worker(header); // it may wait for room to write a large result
+        const auto now = std::chrono::steady_clock::now();
+        while (w.inbox.size() - w.inbox_at >= 4)
+        {
+            std::uint32_t length = 0;
+            std::memcpy(&length, w.inbox.data() + w.inbox_at, sizeof length);
+            if (w.inbox.size() - w.inbox_at - 4 < length)
+            {
+                break;
+            }
+            const char* message = w.inbox.data() + w.inbox_at + 4;
+            std::uint64_t id = 0;
+            std::memcpy(&id, message, sizeof id);
+            completion c;
+            c.kind = static_cast<outcome_kind>(message[8]);
+            c.body.assign(message + 9, length - 9);
+            w.inbox_at += 4 + length;
+            // Outcomes come back in the order the calls were sent.
+            if (w.written == 0 || w.assigned.front()->id != id)
+            {
+                std::fprintf(stderr, "weft: process pool worker %d sent an unexpected result\n",
+                             static_cast<int>(w.child.pid));
+                continue;
+            }
+            c.call = std::move(w.assigned.front());
+            w.assigned.pop_front();
+            --w.written;
+            w.ran_something = true;
+            if (w.busy_since_last)
+            {
+                w.task_time = (4 * w.task_time + (now - w.last_outcome)) / 5;
+            }
+            w.last_outcome = now;
+            w.busy_since_last = w.written > 0;
+            m_deaths_in_a_row = 0;
+            done.push_back(std::move(c));
+        }
+        if (w.inbox_at == w.inbox.size())
+        {
+            w.inbox.clear();
+            w.inbox_at = 0;
+        }
+        return true;
+    }
+
+    // --- Worker death (collector thread) -----------------------------------------------------
+
+    // Handles a worker whose pidfd is readable: reaps it, delivers what it finished, fails the
+    // call it held, sends the calls queued behind that one to other workers. Returns whether
+    // a replacement is needed.
+    bool bury(std::size_t index, std::vector<completion>& done)
+    {
+        worker_slot& w = *m_workers[index];
+        siginfo_t info{};
+        while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(w.child.pidfd.get()),
+                        &info, WEXITED) != 0 &&
+               errno == EINTR)
+        {
+        }
+        const int exitcode = (info.si_code == CLD_EXITED) ? info.si_status : -info.si_status;
+        (void)receive(w, done);
+        const std::uint64_t started = w.channel.header().started.load(std::memory_order_seq_cst);
+        bool planned = w.stop_sent && w.assigned.empty();
+        if (!w.assigned.empty() && w.written > 0 && w.assigned.front()->id == started)
+        {
+            const std::uint64_t task = started;
+            std::string what = "weft: process pool worker " + std::to_string(w.child.pid) +
+                               (exitcode < 0 ? " was killed by signal " + signal_name(-exitcode)
+                                             : " exited with code " + std::to_string(exitcode)) +
+                               " while running task " + std::to_string(task);
+            completion c;
+            c.call = std::move(w.assigned.front());
+            c.error = std::make_exception_ptr(worker_died_error(what, w.child.pid, exitcode, task));
+            w.assigned.pop_front();
+            done.push_back(std::move(c));
+            m_deaths_in_a_row = 0;
+        }
+        else if (exitcode == 0 && m_max_tasks != 0 && w.sent >= m_max_tasks && w.assigned.empty())
+        {
+            planned = true; // retired after max_tasks_per_child
+        }
+        else if (!planned && !w.ran_something)
+        {
+            ++m_deaths_in_a_row;
+        }
+        // The rest never started: back to the front of the queue, in order.
+        for (auto it = w.assigned.rbegin(); it != w.assigned.rend(); ++it)
+        {
+            m_pending.push_front(std::move(*it));
+        }
+        w.assigned.clear();
+        (void)planned;
+        m_workers.erase(m_workers.begin() + static_cast<std::ptrdiff_t>(index));
+        if (m_deaths_in_a_row >= g_crash_loop_limit && !m_broken)
+        {
+            m_broken = true;
+            m_broken_reason = "worker processes keep dying before running anything (last: pid " +
+                              std::to_string(info.si_pid) + ", " +
+                              (exitcode < 0 ? "signal " + signal_name(-exitcode)
+                                            : "exit code " + std::to_string(exitcode)) +
+                              ")";
+        }
+        if (m_broken)
+        {
+            fail_everything(done);
+            return false;
+        }
+        return !m_shutdown || !m_pending.empty() || any_assigned();
+    }
+
+    void fail_everything(std::vector<completion>& done)
+    {
+        auto error = std::make_exception_ptr(
+            broken_executor_error("weft: the process pool is broken: " + m_broken_reason));
+        for (auto& call : m_pending)
+        {
+            done.push_back(completion{std::move(call), outcome_kind::value, {}, error});
+        }
+        m_pending.clear();
+    }
+
+    bool any_assigned() const
+    {
+        return std::any_of(m_workers.begin(), m_workers.end(),
+                           [](const auto& w) { return !w->assigned.empty(); });
+    }
+
+    // --- The collector thread ----------------------------------------------------------------
+
+    static void finish(std::vector<completion>& done) noexcept
+    {
+        for (completion& c : done)
+        {
+            if (c.error)
+            {
+                c.call->fail(c.error);
+            }
+            else
+            {
+                c.call->complete(c.kind, c.body);
+            }
+        }
+        done.clear();
+    }
+
+    void collect()
+    {
+        std::vector<completion> done;
+        std::vector<pollfd> polled;
+        auto last_progress = std::chrono::steady_clock::now();
+        for (;;)
+        {
+            bool progress = false;
+            bool finished = false;
+            {
+                std::lock_guard lock(m_mutex);
+                for (auto& w : m_workers)
+                {
+                    progress = receive(*w, done) || progress;
+                    progress = pump(*w) || progress;
+                }
+                dispatch();
+                if (m_shutdown && m_pending.empty() && !any_assigned())
+                {
+                    for (auto& w : m_workers)
+                    {
+                        if (!w->stop_sent)
+                        {
+                            send_stop(*w);
+                        }
+                    }
+                    finished = m_workers.empty();
+                }
+            }
+            finish(done);
+            if (finished)
+            {
+                return;
+            }
+            const auto now = std::chrono::steady_clock::now();
+            if (progress)
+            {
+                last_progress = now;
+                continue;
+            }
+            // Spinning also right after the last outcome, with nothing out: a caller that
+            // submits again at once (a loop of submit().result()) is answered without waking
+            // this thread through the eventfd.
+            if (now - last_progress < g_collector_spin)
+            {
+                cpu_relax();
+                continue;
+            }
+            sleep(polled, done);
+            last_progress = std::chrono::steady_clock::now();
+        }
+    }
+
+    // Sleeps until a worker rings the eventfd or a worker's pidfd says it exited; handles the
+    // exits.
+    void sleep(std::vector<pollfd>& polled, std::vector<completion>& done)
+    {
+        polled.clear();
+        polled.push_back(pollfd{m_bell.get(), POLLIN, 0});
+        {
+            std::lock_guard lock(m_mutex);
+            bool ready = false;
+            for (auto& w : m_workers)
+            {
+                shm_channel_header& header = w->channel.header();
+                header.pool_sleeping.store(1, std::memory_order_seq_cst);
+                // Checked after the flag: a result published before the worker could see the
+                // flag is found here instead.
+                ready = ready || shm_channel::readable(header.results) > 0 ||
+                        (w->written < w->assigned.size() && w->channel.writable(header.tasks) > 0);
+                polled.push_back(pollfd{w->child.pidfd.get(), POLLIN, 0});
+            }
+            ready = ready || (m_shutdown && m_pending.empty() && !any_assigned() &&
+                              std::any_of(m_workers.begin(), m_workers.end(),
+                                          [](const auto& w) { return !w->stop_sent; }));
+            if (ready)
+            {
+                return;
+            }
+        }
+        // A worker told to stop that does not exit within this bound is killed, so that
+        // shutdown always returns.
+        const int timeout_ms = m_shutdown ? 5000 : -1;
+        const int n = ::poll(polled.data(), polled.size(), timeout_ms);
+        std::uint64_t count = 0;
+        (void)!::read(m_bell.get(), &count, sizeof count);
+        {
+            // Awake again: workers need not ring until the next sleep.
+            std::lock_guard lock(m_mutex);
+            for (auto& w : m_workers)
+            {
+                w->channel.header().pool_sleeping.store(0, std::memory_order_relaxed);
+            }
+        }
+        if (n == 0 && m_shutdown)
+        {
+            std::lock_guard lock(m_mutex);
+            for (auto& w : m_workers)
+            {
+                if (w->stop_sent)
+                {
+                    ::syscall(SYS_pidfd_send_signal, w->child.pidfd.get(), SIGKILL, nullptr, 0);
+                }
+            }
+            return;
+        }
+        int replacements = 0;
+        {
+            std::lock_guard lock(m_mutex);
+            for (std::size_t i = 1; i < polled.size(); ++i)
+            {
+                if ((polled[i].revents & (POLLIN | POLLHUP)) == 0)
+                {
+                    continue;
+                }
+                for (std::size_t k = 0; k < m_workers.size(); ++k)
+                {
+                    if (m_workers[k]->child.pidfd.get() == polled[i].fd)
+                    {
+                        replacements += bury(k, done) ? 1 : 0;
+                        break;
+                    }
+                }
+            }
+        }
+        finish(done);
+        // Outside the lock: starting a process takes milliseconds and submit() must not wait.
+        for (int i = 0; i < replacements; ++i)
+        {
+            try
+            {
+                auto slot = start_worker();
+                std::lock_guard lock(m_mutex);
+                m_workers.push_back(std::move(slot));
+                dispatch();
+            }
+            catch (const std::exception& e)
+            {
+                std::lock_guard lock(m_mutex);
+                if (m_workers.empty())
+                {
+                    m_broken = true;
+                    m_broken_reason = std::string("no worker could be started: ") + e.what();
+                    fail_everything(done);
+                }
+            }
+        }
+        finish(done);
+    }
+
+    void ring_pool_bell() noexcept
+    {
+        const std::uint64_t one = 1;
+        (void)!::write(m_bell.get(), &one, sizeof one);
+    }
+
+    const int m_max_workers;
+    const start_method m_method;
+    const std::uint32_t m_max_tasks;
+    uring::owned_fd m_bell; // the workers' (and shutdown's) way to wake the collector
+
+    mutable std::mutex m_mutex; // everything below
+    std::vector<std::unique_ptr<worker_slot>> m_workers;
+    std::deque<std::shared_ptr<pool_call_base>> m_pending;
+    bool m_shutdown = false;
+    bool m_broken = false;
+    std::string m_broken_reason;
+    int m_deaths_in_a_row = 0;
+    int m_started_workers = 0;
+
+    std::mutex m_join_mutex;
+    std::thread m_collector;
+};
+
+} // namespace detail
+
+process_pool_executor::process_pool_executor(options opts)
+{
+    if (opts.max_workers < 0)
+    {
+        throw std::invalid_argument("weft: max_workers must be greater than 0");
+    }
+    if (opts.max_tasks_per_child < 0)
+    {
+        throw std::invalid_argument("weft: max_tasks_per_child must be >= 1");
+    }
+    m_core = std::make_unique<detail::pool_core>(opts);
+}
+
+process_pool_executor::~process_pool_executor() = default;
+
+void process_pool_executor::shutdown(bool wait, bool cancel_futures)
+{
+    m_core->shutdown(wait, cancel_futures);
+}
+
+int process_pool_executor::max_workers() const noexcept
+{
+    return m_core->max_workers();
+}
+
+std::vector<pid_t> process_pool_executor::worker_pids() const
+{
+    return m_core->worker_pids();
+}
+
+std::uint64_t process_pool_executor::next_task_id() noexcept
+{
+    static std::atomic<std::uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+void process_pool_executor::enqueue(std::shared_ptr<detail::pool_call_base> call)
+{
+    m_core->enqueue(std::move(call));
+}
+
+} // namespace weft

@@ -1,0 +1,489 @@
+// process_pool_executor: values, exceptions, worker death, max_tasks_per_child, shutdown and
+// co_await, each under the three start methods. main() calls weft::main_guard, as every
+// program whose pool uses spawn or forkserver must.
+#define BOOST_TEST_MODULE process_pool_executor
+#define BOOST_TEST_NO_MAIN
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <dirent.h>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <signal.h>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+#include <weft/weft.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+using namespace std::chrono_literals;
+using weft::future;
+using weft::process_pool_executor;
+using weft::start_method;
+using weft::task;
+
+namespace
+{
+
+constexpr start_method all_methods[] = {start_method::fork, start_method::spawn,
+                                        start_method::forkserver};
+
+// Every wait in these tests is bounded by this.
+constexpr auto patience = 30s;
+
+struct labelled
+{
+    std::string label;
+    std::vector<int> values;
+    template <class Archive>
+    void serialize(Archive& archive)
+    {
+        archive(label, values);
+    }
+};
+
+struct my_error : std::runtime_error
+{
+    using std::runtime_error::runtime_error;
+};
+
+int square(int x)
+{
+    return x * x;
+}
+
+std::string shout(std::string s)
+{
+    std::transform(s.begin(), s.end(), s.begin(), [](char c) { return static_cast<char>(c - 32); });
+    return s + "!";
+}
+
+std::vector<double> halves(std::vector<int> v)
+{
+    std::vector<double> out;
+    for (int x : v)
+    {
+        out.push_back(x / 2.0);
+    }
+    return out;
+}
+
+labelled relabel(labelled l, std::string label)
+{
+    l.label = label;
+    l.values.push_back(static_cast<int>(l.values.size()));
+    return l;
+}
+
+pid_t my_pid()
+{
+    return ::getpid();
+}
+
+std::uint64_t checksum(std::vector<std::uint8_t> bytes)
+{
+    std::uint64_t sum = 0;
+    for (std::uint8_t b : bytes)
+    {
+        sum = sum * 31 + b;
+    }
+    return sum;
+}
+
+std::vector<std::uint8_t> big_bytes(int n)
+{
+    std::vector<std::uint8_t> out(static_cast<std::size_t>(n));
+    for (std::size_t i = 0; i < out.size(); ++i)
+    {
+        out[i] = static_cast<std::uint8_t>(i * 7);
+    }
+    return out;
+}
+
+void throw_named(std::string kind)
+{
+    if (kind == "runtime")
+        throw std::runtime_error("r");
+    if (kind == "invalid")
+        throw std::invalid_argument("i");
+    if (kind == "range")
+        throw std::out_of_range("o");
+    if (kind == "logic")
+        throw std::logic_error("l");
+    if (kind == "mine")
+        throw my_error("custom");
+    throw 42;
+}
+
+// Writes this worker's pid where the test looks for it, then hangs until killed.
+int report_pid_and_hang(std::string path)
+{
+    {
+        std::ofstream(path + ".tmp") << ::getpid();
+    }
+    std::filesystem::rename(path + ".tmp", path);
+    std::this_thread::sleep_for(60s);
+    return -1;
+}
+
+void exit_now(int code)
+{
+    std::fflush(nullptr);
+    std::_Exit(code);
+}
+
+int sleep_then(int ms, int value)
+{
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return value;
+}
+
+// The children of this process that are zombies (exited, not reaped).
+int zombie_children()
+{
+    int zombies = 0;
+    DIR* proc = ::opendir("/proc");
+    const std::string me = std::to_string(::getpid());
+    while (dirent* entry = ::readdir(proc))
+    {
+        std::ifstream stat(std::string("/proc/") + entry->d_name + "/stat");
+        std::string text;
+        if (!std::getline(stat, text))
+        {
+            continue;
+        }
+        const auto close = text.rfind(')');
+        if (close == std::string::npos || close + 4 >= text.size())
+        {
+            continue;
+        }
+        std::istringstream rest(text.substr(close + 2));
+        std::string state;
+        std::string ppid;
+        rest >> state >> ppid;
+        zombies += (ppid == me && state == "Z") ? 1 : 0;
+    }
+    ::closedir(proc);
+    return zombies;
+}
+
+pid_t wait_for_pid_file(const std::string& path)
+{
+    const auto until = std::chrono::steady_clock::now() + patience;
+    while (std::chrono::steady_clock::now() < until)
+    {
+        std::ifstream in(path);
+        pid_t pid = 0;
+        if (in >> pid && pid > 0)
+        {
+            return pid;
+        }
+        std::this_thread::sleep_for(1ms);
+    }
+    return 0;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(values_strings_vectors_and_user_types_come_back)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 2, .start_method = method});
+            BOOST_TEST(pool.max_workers() == 2);
+            auto a = pool.submit(square, 12);
+            auto b = pool.submit(shout, std::string("hey"));
+            auto c = pool.submit(halves, std::vector<int>{1, 2, 3});
+            auto d = pool.submit(relabel, labelled{"old", {5, 6}}, std::string("new"));
+            auto e = pool.submit([](int x, int y) { return x - y; }, 10, 3);
+            BOOST_TEST(a.result(patience) == 144);
+            BOOST_TEST(b.result(patience) == "HEY!");
+            BOOST_TEST((c.result(patience) == std::vector<double>{0.5, 1.0, 1.5}));
+            const labelled got = d.result(patience);
+            BOOST_TEST(got.label == "new");
+            BOOST_TEST((got.values == std::vector<int>{5, 6, 2}));
+            BOOST_TEST(e.result(patience) == 7);
+            // Ran in another process.
+            BOOST_TEST(pool.submit(my_pid).result(patience) != ::getpid());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(many_tasks_all_complete_in_a_pool_of_two)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 2, .start_method = method});
+            std::vector<future<int>> futures;
+            for (int i = 0; i < 5000; ++i)
+            {
+                futures.push_back(pool.submit(square, i));
+            }
+            long long sum = 0;
+            for (auto& f : futures)
+            {
+                sum += f.result(patience);
+            }
+            long long expected = 0;
+            for (long long i = 0; i < 5000; ++i)
+            {
+                expected += i * i;
+            }
+            BOOST_TEST(sum == expected);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(arguments_and_results_larger_than_the_ring_stream_through)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 1, .start_method = method});
+            const std::vector<std::uint8_t> big = big_bytes(3 << 20); // 3 MiB, ring is 1 MiB
+            auto sum = pool.submit(checksum, big);
+            auto back = pool.submit(big_bytes, 5 << 20);
+            auto after = pool.submit(square, 3);
+            BOOST_TEST(sum.result(patience) == checksum(big));
+            BOOST_TEST((back.result(patience) == big_bytes(5 << 20)));
+            BOOST_TEST(after.result(patience) == 9);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(exceptions_cross_the_boundary)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 2, .start_method = method});
+            BOOST_CHECK_EXCEPTION(pool.submit(throw_named, std::string("runtime")).result(patience),
+                                  std::runtime_error,
+                                  [](const std::runtime_error& e) {
+                                      return typeid(e) == typeid(std::runtime_error) &&
+                                             std::string(e.what()) == "r";
+                                  });
+            BOOST_CHECK_EXCEPTION(pool.submit(throw_named, std::string("invalid")).result(patience),
+                                  std::invalid_argument,
+                                  [](const std::invalid_argument& e)
+                                  { return std::string(e.what()) == "i"; });
+            BOOST_CHECK_EXCEPTION(
+                pool.submit(throw_named, std::string("range")).result(patience), std::out_of_range,
+                [](const std::out_of_range& e) { return std::string(e.what()) == "o"; });
+            BOOST_CHECK_EXCEPTION(
+                pool.submit(throw_named, std::string("logic")).result(patience), std::logic_error,
+                [](const std::logic_error& e) { return typeid(e) == typeid(std::logic_error); });
+            BOOST_CHECK_EXCEPTION(pool.submit(throw_named, std::string("mine")).result(patience),
+                                  weft::remote_error,
+                                  [](const weft::remote_error& e) {
+                                      return e.type_name() == "(anonymous namespace)::my_error" &&
+                                             e.message() == "custom";
+                                  });
+            BOOST_CHECK_EXCEPTION(
+                pool.submit(throw_named, std::string("int")).result(patience), weft::remote_error,
+                [](const weft::remote_error& e) { return e.type_name() == "int"; });
+            // The worker that threw is still serving.
+            BOOST_TEST(pool.submit(square, 5).result(patience) == 25);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(kill_9_mid_task_fails_only_that_future_twenty_times)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 2, .start_method = method});
+            std::set<pid_t> killed;
+            for (int round = 0; round < 20; ++round)
+            {
+                const std::string path =
+                    (std::filesystem::temp_directory_path() /
+                     ("weft_pool_test_" + std::to_string(::getpid()) + "_" + std::to_string(round)))
+                        .string();
+                std::filesystem::remove(path);
+                std::vector<future<int>> before;
+                for (int i = 0; i < 10; ++i)
+                {
+                    before.push_back(pool.submit(square, i));
+                }
+                auto doomed = pool.submit(report_pid_and_hang, path);
+                std::vector<future<int>> after;
+                for (int i = 0; i < 10; ++i)
+                {
+                    after.push_back(pool.submit(square, i));
+                }
+                const pid_t victim = wait_for_pid_file(path);
+                BOOST_REQUIRE(victim > 0);
+                BOOST_REQUIRE(::kill(victim, SIGKILL) == 0);
+                killed.insert(victim);
+                BOOST_CHECK_EXCEPTION(doomed.result(patience), weft::worker_died_error,
+                                      [victim](const weft::worker_died_error& e)
+                                      {
+                                          const std::string what = e.what();
+                                          return e.pid() == victim && e.exitcode() == -SIGKILL &&
+                                                 what.find(std::to_string(victim)) !=
+                                                     std::string::npos &&
+                                                 what.find("SIGKILL") != std::string::npos;
+                                      });
+                for (int i = 0; i < 10; ++i)
+                {
+                    BOOST_TEST(before[i].result(patience) == i * i);
+                    BOOST_TEST(after[i].result(patience) == i * i);
+                }
+                std::filesystem::remove(path);
+            }
+            BOOST_TEST(killed.size() == 20U);
+            // Replacements keep the pool at its size, and none of the killed is left a zombie.
+            BOOST_TEST(pool.worker_pids().size() == 2U);
+            BOOST_TEST(zombie_children() == 0);
+            pool.shutdown(true);
+            BOOST_TEST(zombie_children() == 0);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_worker_that_exits_mid_task_fails_that_future_with_the_code)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 1, .start_method = method});
+            auto gone = pool.submit(exit_now, 3);
+            auto next = pool.submit(square, 4);
+            BOOST_CHECK_EXCEPTION(gone.result(patience), weft::worker_died_error,
+                                  [](const weft::worker_died_error& e)
+                                  {
+                                      return e.exitcode() == 3 &&
+                                             std::string(e.what()).find("exited with code 3") !=
+                                                 std::string::npos;
+                                  });
+            BOOST_TEST(next.result(patience) == 16);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(max_tasks_per_child_replaces_workers)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool(
+                {.max_workers = 1, .start_method = method, .max_tasks_per_child = 2});
+            std::vector<pid_t> pids;
+            for (int i = 0; i < 6; ++i)
+            {
+                pids.push_back(pool.submit(my_pid).result(patience));
+            }
+            // Two tasks per worker: three different workers, in pairs.
+            BOOST_TEST(pids[0] == pids[1]);
+            BOOST_TEST(pids[2] == pids[3]);
+            BOOST_TEST(pids[4] == pids[5]);
+            BOOST_TEST(std::set<pid_t>(pids.begin(), pids.end()).size() == 3U);
+            pool.shutdown(true);
+            BOOST_TEST(zombie_children() == 0);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_with_cancel_futures_cancels_what_has_not_started)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 1, .start_method = method});
+            std::vector<future<int>> futures;
+            for (int i = 0; i < 20; ++i)
+            {
+                futures.push_back(pool.submit(sleep_then, 20, i));
+            }
+            pool.shutdown(true, true);
+            int cancelled = 0;
+            for (int i = 0; i < 20; ++i)
+            {
+                BOOST_TEST(futures[i].done());
+                if (futures[i].cancelled())
+                {
+                    ++cancelled;
+                }
+                else
+                {
+                    BOOST_TEST(futures[i].result(patience) == i);
+                }
+            }
+            // At most the few written ahead into the worker's ring ran.
+            BOOST_TEST(cancelled >= 10);
+            BOOST_CHECK_THROW((void)pool.submit(square, 1), weft::invalid_state_error);
+            pool.shutdown(true); // idempotent
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_without_wait_lets_running_calls_finish)
+{
+    process_pool_executor pool({.max_workers = 2});
+    auto slow = pool.submit(sleep_then, 50, 8);
+    pool.shutdown(false);
+    BOOST_CHECK_THROW((void)pool.submit(square, 1), weft::invalid_state_error);
+    BOOST_TEST(slow.result(patience) == 8);
+}
+
+BOOST_AUTO_TEST_CASE(destructor_waits_for_submitted_calls)
+{
+    future<int> f;
+    {
+        process_pool_executor pool({.max_workers = 1});
+        f = pool.submit(sleep_then, 30, 5);
+    }
+    BOOST_TEST(f.done());
+    BOOST_TEST(f.result(patience) == 5);
+    BOOST_TEST(zombie_children() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(co_await_of_a_pool_future_from_an_event_loop)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 2, .start_method = method});
+            weft::event_loop loop;
+            const int got = loop.run(
+                [](process_pool_executor& p) -> task<int>
+                {
+                    int a = co_await p.submit(square, 6);
+                    int b = co_await p.submit(sleep_then, 10, 4);
+                    co_return a + b;
+                }(pool));
+            BOOST_TEST(got == 40);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(invalid_options_are_rejected)
+{
+    BOOST_CHECK_THROW(process_pool_executor({.max_workers = -1}), std::invalid_argument);
+    BOOST_CHECK_THROW(process_pool_executor({.max_tasks_per_child = -1}), std::invalid_argument);
+}
+
+int main(int argc, char** argv)
+{
+    weft::main_guard(argc, argv);
+    return boost::unit_test::unit_test_main(&init_unit_test, argc, argv);
+}
