@@ -611,8 +611,10 @@ class pool_core
     {
         polled.clear();
         polled.push_back(pollfd{m_bell.get(), POLLIN, 0});
+        bool shutting_down = false;
         {
             std::lock_guard lock(m_mutex);
+            shutting_down = m_shutdown;
             bool ready = false;
             for (auto& w : m_workers)
             {
@@ -634,7 +636,7 @@ class pool_core
         }
         // A worker told to stop that does not exit within this bound is killed, so that
         // shutdown always returns.
-        const int timeout_ms = m_shutdown ? 5000 : -1;
+        const int timeout_ms = shutting_down ? 5000 : -1;
         const int n = ::poll(polled.data(), polled.size(), timeout_ms);
         std::uint64_t count = 0;
         (void)!::read(m_bell.get(), &count, sizeof count);
@@ -646,7 +648,7 @@ class pool_core
                 w->channel.header().pool_sleeping.store(0, std::memory_order_relaxed);
             }
         }
-        if (n == 0 && m_shutdown)
+        if (n == 0 && shutting_down)
         {
             std::lock_guard lock(m_mutex);
             for (auto& w : m_workers)

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <cxxabi.h>
 #include <deque>
+#include <dlfcn.h>
 #include <exception>
 #include <fcntl.h>
 #include <functional>
@@ -309,6 +310,22 @@ __attribute__((no_sanitize("address", "thread", "undefined"))) int spawn_child_m
     return 127;
 }
 
+// glibc's clone itself, not a sanitizer's interceptor: ThreadSanitizer intercepts clone() as a
+// fork and resets its bookkeeping in the child, which with CLONE_VM is the parent's own, so
+// every lock the parent takes afterwards goes unseen and it reports races that are not there.
+using clone_function = int (*)(int (*)(void*), void*, int, void*, ...);
+
+clone_function libc_clone()
+{
+    static const clone_function real = []
+    {
+        void* libc = ::dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+        void* symbol = libc != nullptr ? ::dlsym(libc, "clone") : nullptr;
+        return symbol != nullptr ? reinterpret_cast<clone_function>(symbol) : &::clone;
+    }();
+    return real;
+}
+
 bool is_weft_variable(std::string_view entry)
 {
     for (const char* name : {payload_env, forkserver_env, parent_env, extra_fds_env})
@@ -391,8 +408,9 @@ detail::child_handle spawn_self(const std::string& variable, int keep_fd,
     sigfillset(&all);
     ::pthread_sigmask(SIG_BLOCK, &all, &request.mask);
     int pidfd = -1;
-    const pid_t pid = ::clone(&spawn_child_main, static_cast<char*>(stack) + stack_size,
-                              CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &request, &pidfd);
+    const pid_t pid =
+        libc_clone()(&spawn_child_main, static_cast<char*>(stack) + stack_size,
+                     CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &request, &pidfd);
     const int clone_error = errno;
     ::pthread_sigmask(SIG_SETMASK, &request.mask, nullptr);
     ::munmap(stack, stack_size);
