@@ -128,6 +128,23 @@ std::string signal_name(int signal)
     return abbrev != nullptr ? std::string("SIG") + abbrev : std::to_string(signal);
 }
 
+// "type: what" of an exception a worker sent.
+std::string describe_remote_exception(std::string_view body)
+{
+    try
+    {
+        std::string name;
+        std::string what;
+        wire_reader reader(body);
+        reader.archive()(name, what);
+        return name + ": " + what;
+    }
+    catch (...)
+    {
+        return "an exception that could not be decoded";
+    }
+}
+
 } // namespace
 
 /// One worker process and the pool's side of its channel.
@@ -143,6 +160,7 @@ struct worker_slot
     std::size_t inbox_at = 0;   // where the unparsed part of `inbox` begins
     std::uint32_t sent = 0;     // calls ever assigned (max_tasks_per_child)
     bool stop_sent = false;     // the stop message is in the ring
+    bool killed = false;        // terminate() killed it: what it still sends is dropped
     bool ran_something = false; // at least one outcome came back
     // Time between outcomes while the worker had more queued: its recent time per task.
     std::chrono::steady_clock::time_point last_outcome{};
@@ -172,8 +190,12 @@ class pool_core
                             : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()))),
           m_method(opts.start_method.value_or(get_start_method())),
           m_max_tasks(static_cast<std::uint32_t>(opts.max_tasks_per_child)),
+          m_max_retries(opts.max_retries), m_restart_limit(opts.restart_limit),
           m_bell(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC))
     {
+        m_config.max_tasks = m_max_tasks;
+        m_config.max_memory = opts.max_memory_per_child;
+        m_config.initializer = opts.initializer.message();
         if (!m_bell.valid())
         {
             throw std::system_error(errno, std::system_category(), "weft: eventfd");
@@ -261,6 +283,42 @@ class pool_core
         }
     }
 
+    // Kills every worker now and fails every call that has not finished with
+    // pool_terminated_error; later submissions are refused.
+    void terminate()
+    {
+        std::vector<std::shared_ptr<pool_call_base>> orphans;
+        {
+            std::lock_guard lock(m_mutex);
+            m_shutdown = true;
+            for (auto& call : m_pending)
+            {
+                orphans.push_back(std::move(call));
+            }
+            m_pending.clear();
+            for (auto& w : m_workers)
+            {
+                for (auto& call : w->assigned)
+                {
+                    orphans.push_back(std::move(call));
+                }
+                w->assigned.clear();
+                w->written = 0;
+                w->partial = 0;
+                w->killed = true;
+                w->stop_sent = true; // nothing more is sent to it
+                ::syscall(SYS_pidfd_send_signal, w->child.pidfd.get(), SIGKILL, nullptr, 0);
+            }
+        }
+        const auto error = std::make_exception_ptr(
+            pool_terminated_error("weft: the process pool was terminated before this task ran"));
+        for (auto& call : orphans)
+        {
+            call->fail(error); // outside the lock: failing runs the future's callbacks
+        }
+        ring_pool_bell();
+    }
+
   private:
     // --- Workers -----------------------------------------------------------------------------
 
@@ -281,15 +339,15 @@ class pool_core
         {
             const int channel_fd = fds[0];
             const int bell_fd = fds[1];
-            const std::uint32_t max_tasks = m_max_tasks;
-            slot->child =
-                fork_and_run([=] { run_pool_worker(channel_fd, bell_fd, max_tasks); }, name, true);
+            slot->child = fork_and_run([channel_fd, bell_fd, config = m_config]
+                                       { run_pool_worker(channel_fd, bell_fd, config); },
+                                       name, true);
             break;
         }
         case start_method::spawn:
         case start_method::forkserver:
         {
-            const std::tuple<pool_worker_config> args{pool_worker_config{m_max_tasks}};
+            const std::tuple<pool_worker_config> args{m_config};
             const std::string payload = encode_call(&pool_worker_main, args, name, true);
             slot->child = m_method == start_method::spawn ? spawn_payload(payload, fds)
                                                           : forkserver_payload(payload, fds);
@@ -304,6 +362,10 @@ class pool_core
     // Hands pending calls to the least loaded workers that can take one.
     void dispatch()
     {
+        if (m_broken)
+        {
+            return;
+        }
         bool any = false;
         while (!m_pending.empty())
         {
@@ -424,6 +486,15 @@ class pool_core
             c.kind = static_cast<outcome_kind>(message[8]);
             c.body.assign(message + 9, length - 9);
             w.inbox_at += 4 + length;
+            if (w.killed)
+            {
+                continue; // its calls were failed by terminate()
+            }
+            if (id == initializer_task_id)
+            {
+                break_pool("the worker initializer threw " + describe_remote_exception(c.body));
+                continue;
+            }
             // Outcomes come back in the order the calls were sent.
             if (w.written == 0 || w.assigned.front()->id != id)
             {
@@ -470,7 +541,21 @@ class pool_core
         (void)receive(w, done);
         const std::uint64_t started = w.channel.header().started.load(std::memory_order_seq_cst);
         bool planned = w.stop_sent && w.assigned.empty();
-        if (!w.assigned.empty() && w.written > 0 && w.assigned.front()->id == started)
+        // Retiring (stop, max_tasks_per_child, max_memory_per_child) exits 0 between tasks.
+        const bool held_a_call =
+            !w.assigned.empty() && w.written > 0 && w.assigned.front()->id == started;
+        const bool unplanned = !w.killed && (exitcode != 0 || held_a_call);
+        if (unplanned)
+        {
+            count_death(exitcode, info.si_pid);
+        }
+        if (held_a_call && w.assigned.front()->retries < m_max_retries && !m_broken)
+        {
+            // Opt-in: the call goes back to the queue, ahead of the rest.
+            ++w.assigned.front()->retries;
+            m_deaths_in_a_row = 0;
+        }
+        else if (held_a_call)
         {
             const std::uint64_t task = started;
             std::string what = "weft: process pool worker " + std::to_string(w.child.pid) +
@@ -502,12 +587,8 @@ class pool_core
         m_workers.erase(m_workers.begin() + static_cast<std::ptrdiff_t>(index));
         if (m_deaths_in_a_row >= g_crash_loop_limit && !m_broken)
         {
-            m_broken = true;
-            m_broken_reason = "worker processes keep dying before running anything (last: pid " +
-                              std::to_string(info.si_pid) + ", " +
-                              (exitcode < 0 ? "signal " + signal_name(-exitcode)
-                                            : "exit code " + std::to_string(exitcode)) +
-                              ")";
+            break_pool("worker processes keep dying before running anything (last: pid " +
+                       std::to_string(info.si_pid) + ", " + describe_exit(exitcode) + ")");
         }
         if (m_broken)
         {
@@ -515,6 +596,43 @@ class pool_core
             return false;
         }
         return !m_shutdown || !m_pending.empty() || any_assigned();
+    }
+
+    static std::string describe_exit(int exitcode)
+    {
+        return exitcode < 0 ? "signal " + signal_name(-exitcode)
+                            : "exit code " + std::to_string(exitcode);
+    }
+
+    void break_pool(std::string reason)
+    {
+        if (!m_broken)
+        {
+            m_broken = true;
+            m_broken_reason = std::move(reason);
+        }
+    }
+
+    // The restart-rate limit: too many unplanned deaths within the window break the pool.
+    void count_death(int exitcode, pid_t pid)
+    {
+        if (m_restart_limit.deaths <= 0)
+        {
+            return;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        m_deaths.push_back(now);
+        while (!m_deaths.empty() && now - m_deaths.front() > m_restart_limit.within)
+        {
+            m_deaths.pop_front();
+        }
+        if (m_deaths.size() > static_cast<std::size_t>(m_restart_limit.deaths))
+        {
+            break_pool("workers died " + std::to_string(m_deaths.size()) + " times within " +
+                       std::to_string(m_restart_limit.within.count()) +
+                       " ms, over the restart limit (last: pid " + std::to_string(pid) + ", " +
+                       describe_exit(exitcode) + ")");
+        }
     }
 
     void fail_everything(std::vector<completion>& done)
@@ -695,8 +813,7 @@ class pool_core
                 std::lock_guard lock(m_mutex);
                 if (m_workers.empty())
                 {
-                    m_broken = true;
-                    m_broken_reason = std::string("no worker could be started: ") + e.what();
+                    break_pool(std::string("no worker could be started: ") + e.what());
                     fail_everything(done);
                 }
             }
@@ -713,6 +830,9 @@ class pool_core
     const int m_max_workers;
     const start_method m_method;
     const std::uint32_t m_max_tasks;
+    const int m_max_retries;
+    const process_pool_executor::death_limit m_restart_limit;
+    pool_worker_config m_config;
     uring::owned_fd m_bell; // the workers' (and shutdown's) way to wake the collector
 
     mutable std::mutex m_mutex; // everything below
@@ -722,6 +842,7 @@ class pool_core
     bool m_broken = false;
     std::string m_broken_reason;
     int m_deaths_in_a_row = 0;
+    std::deque<std::chrono::steady_clock::time_point> m_deaths; // within the restart window
     int m_started_workers = 0;
 
     std::mutex m_join_mutex;
@@ -739,6 +860,14 @@ process_pool_executor::process_pool_executor(options opts)
     if (opts.max_tasks_per_child < 0)
     {
         throw std::invalid_argument("weft: max_tasks_per_child must be >= 1");
+    }
+    if (opts.max_retries < 0)
+    {
+        throw std::invalid_argument("weft: max_retries must be >= 0");
+    }
+    if (opts.restart_limit.deaths < 0 || opts.restart_limit.within.count() <= 0)
+    {
+        throw std::invalid_argument("weft: restart_limit needs deaths >= 0 and a positive window");
     }
     m_core = std::make_unique<detail::pool_core>(opts);
 }
@@ -758,6 +887,16 @@ int process_pool_executor::max_workers() const noexcept
 std::vector<pid_t> process_pool_executor::worker_pids() const
 {
     return m_core->worker_pids();
+}
+
+void process_pool_executor::terminate()
+{
+    m_core->terminate();
+}
+
+std::size_t process_pool_executor::default_window(const map_options& opts) const
+{
+    return opts.window != 0 ? opts.window : 2 * static_cast<std::size_t>(m_core->max_workers());
 }
 
 std::uint64_t process_pool_executor::next_task_id() noexcept

@@ -1,8 +1,14 @@
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <ranges>
+#include <stdexcept>
+#include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -10,11 +16,15 @@
 #include <sys/types.h>
 
 #include "executors/future.hpp"
+#include "executors/map_options.hpp"
+#include "executors/processes/detail/chunked_map.hpp"
 #include "executors/processes/detail/pool_task.hpp"
+#include "executors/processes/pool_terminated_error.hpp"
 #include "executors/processes/remote_error.hpp"
 #include "executors/processes/shippable.hpp"
 #include "executors/processes/start_method.hpp"
 #include "executors/processes/worker_died_error.hpp"
+#include "executors/processes/worker_initializer.hpp"
 
 namespace weft
 {
@@ -38,20 +48,37 @@ class pool_core;
 /// task's future with weft::worker_died_error (naming the pid, the signal or exit status and
 /// the task); the tasks queued behind it go to other workers, a replacement starts, and
 /// every other future completes. Unlike Python, the pool does not break. A worker that keeps
-/// dying before running anything (three times in a row) breaks the pool: pending and later
-/// futures fail with broken_executor_error, so a crash loop cannot spin forever.
+/// dying before running anything (three times in a row), an initializer that throws, or more
+/// deaths than options::restart_limit allows break the pool: pending and later futures fail
+/// with broken_executor_error naming the cause, so a crash loop cannot spin forever.
 ///
 /// Workers are started in the constructor, from the calling thread; spawn and forkserver need
 /// weft::main_guard at the top of main. Workers ignore SIGINT: the parent decides.
 class process_pool_executor
 {
   public:
+    /// Unplanned worker deaths (killed, crashed, or exited while running a task) tolerated
+    /// within `within`; one more breaks the pool. deaths = 0: no limit.
+    struct death_limit
+    {
+        int deaths = 0;
+        std::chrono::milliseconds within = std::chrono::seconds(60);
+    };
+
     /// Designated-initialiser options: `{.max_workers = 4, .max_tasks_per_child = 100}`.
     struct options
     {
         int max_workers = 0;                                 ///< 0: the number of CPUs
         std::optional<weft::start_method> start_method = {}; ///< empty: get_start_method()
+        /// Run by every worker before its first task (Python's initializer + initargs).
+        worker_initializer initializer = {};
         int max_tasks_per_child = 0; ///< a worker is replaced after this many tasks; 0: never
+        /// A worker whose resident memory exceeds this many bytes after a task is replaced;
+        /// 0: no bound.
+        std::size_t max_memory_per_child = 0;
+        /// Times a task is re-sent when its worker dies running it (never when it threw).
+        int max_retries = 0;
+        death_limit restart_limit = {};
     };
 
     process_pool_executor() : process_pool_executor(options{}) {}
@@ -70,22 +97,40 @@ class process_pool_executor
     auto submit(F&& fn, Args&&... args)
     {
         using fn_type = std::decay_t<F>;
-        static_assert(detail::check_shippable_function<fn_type>());
-        static_assert((detail::check_shippable_argument<std::decay_t<Args>>() && ...));
-        static_assert(std::is_invocable_v<fn_type, std::decay_t<Args>&&...>,
-                      "weft::process_pool_executor: the target cannot be called with these "
-                      "arguments");
+        static_assert(check_call<fn_type, std::decay_t<Args>...>());
         using R = std::decay_t<std::invoke_result_t<fn_type, std::decay_t<Args>&&...>>;
-        if constexpr (!std::is_void_v<R>)
-        {
-            static_assert(detail::check_shippable_argument<R>());
-        }
         auto call = std::make_shared<detail::pool_call<R>>();
         call->id = next_task_id();
         detail::encode_pool_task<fn_type, R, std::decay_t<Args>...>(call->message, call->id, fn,
                                                                     args...);
         enqueue(call);
         return future<R>(std::shared_ptr<detail::future_state<R>>(std::move(call)));
+    }
+
+    /// fn applied to the elements of the inputs taken together (the shortest input ends it), as
+    /// a lazy single-pass range of results in input order. Inputs are sent in chunks of
+    /// opts.chunksize calls, one message each, at most opts.window chunks ahead of the consumer
+    /// (0: two per worker), so an endless input works and memory stays flat. The timeout counts
+    /// from this call; when it passes, or a call threw (which fails its whole chunk, as in
+    /// Python), advancing rethrows and the chunks not yet started are cancelled, as they are
+    /// when the range is destroyed early. Throws std::invalid_argument for chunksize 0.
+    template <class F, std::ranges::input_range R>
+    auto map(F fn, R&& input, map_options opts = {})
+    {
+        return map_impl(fn, opts, detail::map_order::inputs, std::forward<R>(input));
+    }
+    template <class F, std::ranges::input_range R1, std::ranges::input_range R2>
+    auto map(F fn, R1&& input1, R2&& input2, map_options opts = {})
+    {
+        return map_impl(fn, opts, detail::map_order::inputs, std::forward<R1>(input1),
+                        std::forward<R2>(input2));
+    }
+    template <class F, std::ranges::input_range R1, std::ranges::input_range R2,
+              std::ranges::input_range R3>
+    auto map(F fn, R1&& input1, R2&& input2, R3&& input3, map_options opts = {})
+    {
+        return map_impl(fn, opts, detail::map_order::inputs, std::forward<R1>(input1),
+                        std::forward<R2>(input2), std::forward<R3>(input3));
     }
 
     /// Python's shutdown: no new submissions; cancel_futures cancels the calls that have not
@@ -100,6 +145,118 @@ class process_pool_executor
     [[nodiscard]] std::vector<pid_t> worker_pids() const;
 
   private:
+    friend class pool;
+
+    template <class Fn, class... Args>
+    static constexpr bool check_call()
+    {
+        static_assert(detail::check_shippable_function<Fn>());
+        static_assert((detail::check_shippable_argument<Args>() && ...));
+        static_assert(std::is_invocable_v<Fn, Args&&...>,
+                      "weft::process_pool_executor: the target cannot be called with these "
+                      "arguments");
+        if constexpr (std::is_invocable_v<Fn, Args&&...>)
+        {
+            using R = std::decay_t<std::invoke_result_t<Fn, Args&&...>>;
+            if constexpr (!std::is_void_v<R>)
+            {
+                static_assert(detail::check_shippable_argument<R>());
+            }
+        }
+        return true;
+    }
+
+    // How a chunked map builds and ships its chunks. Spread: each input element is a tuple
+    // (or pair) of the arguments, as starmap's.
+    template <class Fn, bool Spread, class... Args>
+    struct chunk_ops
+    {
+        using R = std::decay_t<std::invoke_result_t<Fn, Args&&...>>;
+        using values = typename detail::pool_outcome<detail::chunk_of<R>>::value_type;
+
+        process_pool_executor* pool;
+        Fn fn;
+
+        void begin(std::string& message) const
+        {
+            detail::begin_pool_task(message, &detail::run_pool_chunk<Fn, R, Args...>, fn);
+        }
+        template <class... Elements>
+        void encode(cereal::BinaryOutputArchive& archive, const Elements&... elements) const
+        {
+            if constexpr (Spread)
+            {
+                std::apply([&](const auto&... xs) { (detail::save_value<Args>(archive, xs), ...); },
+                           elements...);
+            }
+            else
+            {
+                (detail::save_value<Args>(archive, elements), ...);
+            }
+        }
+        future<values> submit(std::string&& message) const
+        {
+            auto call = std::make_shared<detail::pool_call<detail::chunk_of<R>>>();
+            call->id = pool->next_task_id();
+            call->message = std::move(message);
+            detail::seal_pool_task(call->message, call->id);
+            pool->enqueue(call);
+            return future<values>(std::shared_ptr<detail::future_state<values>>(std::move(call)));
+        }
+    };
+
+    template <class Fn, class Tuple, class = std::make_index_sequence<std::tuple_size_v<Tuple>>>
+    struct spread_ops;
+    template <class Fn, class Tuple, std::size_t... I>
+    struct spread_ops<Fn, Tuple, std::index_sequence<I...>>
+    {
+        static_assert(check_call<Fn, std::decay_t<std::tuple_element_t<I, Tuple>>...>());
+        using type = chunk_ops<Fn, true, std::decay_t<std::tuple_element_t<I, Tuple>>...>;
+    };
+
+    [[nodiscard]] std::size_t default_window(const map_options& opts) const;
+
+    template <class F, class... Rs>
+    auto map_impl(F fn, map_options opts, detail::map_order order, Rs&&... inputs)
+    {
+        using fn_type = std::decay_t<F>;
+        static_assert(check_call<fn_type, std::decay_t<std::ranges::range_value_t<Rs>>...>());
+        using ops = chunk_ops<fn_type, false, std::decay_t<std::ranges::range_value_t<Rs>>...>;
+        return detail::chunked_map_range<ops, Rs...>(
+            ops{this, static_cast<fn_type>(fn)}, order, checked_chunksize(opts.chunksize),
+            default_window(opts), deadline_of(opts), std::forward<Rs>(inputs)...);
+    }
+
+    template <class F, class R>
+    auto spread_map_impl(F fn, map_options opts, detail::map_order order, R&& input)
+    {
+        using fn_type = std::decay_t<F>;
+        using ops = typename spread_ops<fn_type, std::decay_t<std::ranges::range_value_t<R>>>::type;
+        return detail::chunked_map_range<ops, R>(
+            ops{this, static_cast<fn_type>(fn)}, order, checked_chunksize(opts.chunksize),
+            default_window(opts), deadline_of(opts), std::forward<R>(input));
+    }
+
+    static std::size_t checked_chunksize(std::size_t chunksize)
+    {
+        if (chunksize == 0)
+        {
+            throw std::invalid_argument("weft: chunksize must be >= 1");
+        }
+        return chunksize;
+    }
+    static std::optional<std::chrono::steady_clock::time_point> deadline_of(const map_options& opts)
+    {
+        if (!opts.timeout)
+        {
+            return std::nullopt;
+        }
+        return detail::deadline_after(*opts.timeout);
+    }
+
+    /// Kills the workers at once; every unfinished future fails with pool_terminated_error.
+    void terminate();
+
     std::uint64_t next_task_id() noexcept;
     void enqueue(std::shared_ptr<detail::pool_call_base> call);
 

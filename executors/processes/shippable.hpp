@@ -19,7 +19,8 @@ struct is_byte_vector : std::false_type
 {
 };
 template <class T, class A>
-struct is_byte_vector<std::vector<T, A>> : std::bool_constant<std::is_trivially_copyable_v<T>>
+struct is_byte_vector<std::vector<T, A>>
+    : std::bool_constant<std::is_trivially_copyable_v<T> && !std::is_same_v<T, bool>>
 {
 };
 template <class T>

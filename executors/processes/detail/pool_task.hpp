@@ -5,7 +5,9 @@
 // Messages, all little-endian, each framed by its length so that the rings can carry them in
 // pieces:
 //   task:   [u32 length][u64 id][u32 code length][code: entry, target, has_target][arguments]
+//   chunk:  [u32 length][u64 id][u32 code length][code][u32 count][arguments] x count
 //   result: [u32 length][u64 id][u8 outcome_kind][value, or exception type name + what()]
+//           (a chunk's value: [u32 count][value] x count)
 //   stop:   [u32 8][u64 0]
 // `code` names the trampoline and the target by module and offset (code_address.hpp); its
 // bytes are computed once per trampoline and target and the worker caches what they resolve
@@ -20,6 +22,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "executors/detail/future_state.hpp"
 #include "executors/processes/detail/code_address.hpp"
@@ -71,32 +74,120 @@ void run_pool_task(std::uintptr_t target, cereal::BinaryInputArchive& in, std::s
     }
 }
 
+/// A chunk of a map: runs the target on each of `count` argument lists, in order, and sends the
+/// values back as one result. An exception from any call fails the whole chunk, as in Python.
+template <class F, class R, class... Args>
+void run_pool_chunk(std::uintptr_t target, cereal::BinaryInputArchive& in, std::string& out)
+{
+    std::uint32_t count = 0;
+    in(count);
+    wire_writer writer(out);
+    writer.archive()(count);
+    for (std::uint32_t i = 0; i < count; ++i)
+    {
+        std::tuple<Args...> args{load_value<Args>(in)...};
+        auto call = [&]() -> decltype(auto)
+        {
+            if constexpr (std::is_pointer_v<F>)
+            {
+                return std::apply(reinterpret_cast<F>(target), std::move(args));
+            }
+            else
+            {
+                return std::apply(F{}, std::move(args));
+            }
+        };
+        if constexpr (std::is_void_v<R>)
+        {
+            call();
+        }
+        else
+        {
+            const R value = call();
+            save_value(writer.archive(), value);
+        }
+    }
+}
+
+/// Tags a pool_call whose outcome is the values of a chunk.
+template <class R>
+struct chunk_of
+{
+};
+
+/// How the value of a pool call is decoded: one value, or a chunk's vector of them (`true` for
+/// each call of a void function).
+template <class T>
+struct pool_outcome
+{
+    using value_type = T;
+    static T decode(cereal::BinaryInputArchive& in) { return load_value<T>(in); }
+};
+template <class R>
+struct pool_outcome<chunk_of<R>>
+{
+    using element_type = std::conditional_t<std::is_void_v<R>, bool, R>;
+    using value_type = std::vector<element_type>;
+    static value_type decode(cereal::BinaryInputArchive& in)
+    {
+        std::uint32_t count = 0;
+        in(count);
+        value_type values;
+        values.reserve(count);
+        for (std::uint32_t i = 0; i < count; ++i)
+        {
+            if constexpr (std::is_void_v<R>)
+            {
+                values.push_back(true);
+            }
+            else
+            {
+                values.push_back(load_value<R>(in));
+            }
+        }
+        return values;
+    }
+};
+
 /// The serialized (entry, target, has_target) for a trampoline and a target (0: a function
 /// object), computed once per pair: locate_code walks the loaded modules.
 [[nodiscard]] const std::string& pool_code_bytes(std::uintptr_t entry, std::uintptr_t target);
 
-/// Appends the task message for fn(args...) to `out`.
-template <class F, class R, class... Args, class... As>
-void encode_pool_task(std::string& out, std::uint64_t id, const F& fn, const As&... args)
+/// Writes the head of a task message for `entry` (a run_pool_task or run_pool_chunk
+/// instantiation) and the target fn into `out`: length and id are filled in by seal_pool_task.
+template <class F>
+void begin_pool_task(std::string& out, pool_trampoline entry, const F& fn)
 {
     std::uintptr_t target = 0;
     if constexpr (std::is_pointer_v<F>)
     {
         target = reinterpret_cast<std::uintptr_t>(fn);
     }
-    const std::string& code =
-        pool_code_bytes(reinterpret_cast<std::uintptr_t>(&run_pool_task<F, R, Args...>), target);
+    const std::string& code = pool_code_bytes(reinterpret_cast<std::uintptr_t>(entry), target);
     const auto code_size = static_cast<std::uint32_t>(code.size());
     out.resize(task_prefix_size + 4);
-    std::memcpy(out.data() + 4, &id, sizeof id);
     std::memcpy(out.data() + task_prefix_size, &code_size, sizeof code_size);
     out += code;
+}
+
+/// Fills in the length and the id of a message begun by begin_pool_task.
+inline void seal_pool_task(std::string& out, std::uint64_t id) noexcept
+{
+    std::memcpy(out.data() + 4, &id, sizeof id);
+    const auto length = static_cast<std::uint32_t>(out.size() - 4);
+    std::memcpy(out.data(), &length, sizeof length);
+}
+
+/// Appends the task message for fn(args...) to `out`.
+template <class F, class R, class... Args, class... As>
+void encode_pool_task(std::string& out, std::uint64_t id, const F& fn, const As&... args)
+{
+    begin_pool_task(out, &run_pool_task<F, R, Args...>, fn);
     {
         wire_writer writer(out);
         (save_value<Args>(writer.archive(), args), ...);
     }
-    const auto length = static_cast<std::uint32_t>(out.size() - 4);
-    std::memcpy(out.data(), &length, sizeof length);
+    seal_pool_task(out, id);
 }
 
 /// What an exception thrown in the worker becomes here: the standard exception types with a
@@ -111,6 +202,7 @@ class pool_call_base
     std::uint64_t id = 0;
     std::string message;  // the encoded task, kept until the outcome arrives (a re-send needs it)
     bool running = false; // set_running_or_notify_cancel already succeeded
+    int retries = 0;      // times re-sent after its worker died running it (max_retries)
 
     /// set_running_or_notify_cancel: false when the caller cancelled it first.
     virtual bool start() noexcept = 0;
@@ -125,9 +217,13 @@ class pool_call_base
     ~pool_call_base() = default;
 };
 
+/// R: the target's result, or chunk_of<R> for a chunk of a map (a future of the vector).
 template <class R>
-class pool_call final : public future_state<R>, public pool_call_base
+class pool_call final : public future_state<typename pool_outcome<R>::value_type>,
+                        public pool_call_base
 {
+    using state = future_state<typename pool_outcome<R>::value_type>;
+
   public:
     bool start() noexcept override
     {
@@ -159,7 +255,7 @@ class pool_call final : public future_state<R>, public pool_call_base
             else
             {
                 wire_reader reader(body);
-                this->set_value(load_value<R>(reader.archive()));
+                this->set_value(pool_outcome<R>::decode(reader.archive()));
             }
             return;
         }
@@ -191,7 +287,7 @@ class pool_call final : public future_state<R>, public pool_call_base
     {
         try
         {
-            (void)future_state<R>::cancel();
+            (void)state::cancel();
         }
         catch (...)
         {

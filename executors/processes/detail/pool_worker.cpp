@@ -2,13 +2,16 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <cxxabi.h>
 #include <exception>
+#include <fcntl.h>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -150,20 +153,117 @@ struct resolved_code
     std::uintptr_t target = 0;
 };
 
+// Runs one task message (without its length) and builds its result message in `out`.
+class task_runner
+{
+  public:
+    void run(std::string_view in, std::string& out)
+    {
+        std::uint64_t id = 0;
+        std::memcpy(&id, in.data(), sizeof id);
+        out.assign(result_prefix_size, '\0');
+        std::memcpy(out.data() + 4, &id, sizeof id);
+        try
+        {
+            std::uint32_t code_size = 0;
+            std::memcpy(&code_size, in.data() + 8, sizeof code_size);
+            const std::string_view code = in.substr(12, code_size);
+            auto found = m_cache.find(code);
+            if (found == m_cache.end())
+            {
+                wire_reader reader(code);
+                code_address entry;
+                code_address target;
+                bool has_target = false;
+                reader.archive()(entry, target, has_target);
+                resolved_code resolved{reinterpret_cast<pool_trampoline>(resolve_code(entry)),
+                                       has_target ? resolve_code(target) : 0};
+                found = m_cache.emplace(std::string(code), resolved).first;
+            }
+            wire_reader args(in.substr(12 + code_size));
+            found->second.entry(found->second.target, args.archive(), out);
+        }
+        catch (...)
+        {
+            out.resize(result_prefix_size);
+            out[12] = static_cast<char>(outcome_kind::exception);
+            encode_current_exception(out);
+        }
+        const auto out_length = static_cast<std::uint32_t>(out.size() - 4);
+        std::memcpy(out.data(), &out_length, sizeof out_length);
+    }
+
+  private:
+    // Resolving walks the loaded modules: once per distinct (trampoline, target).
+    std::map<std::string, resolved_code, std::less<>> m_cache;
+};
+
+// The resident set size, read from /proc/self/statm through a descriptor kept open: one
+// pread per task, and only when a bound is set.
+class resident_memory
+{
+  public:
+    resident_memory() : m_fd(::open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) {}
+    resident_memory(const resident_memory&) = delete;
+    resident_memory& operator=(const resident_memory&) = delete;
+    ~resident_memory()
+    {
+        if (m_fd >= 0)
+        {
+            ::close(m_fd);
+        }
+    }
+
+    // 0 when it cannot be read.
+    std::uint64_t bytes() const noexcept
+    {
+        char text[128];
+        const ssize_t n = ::pread(m_fd, text, sizeof text - 1, 0);
+        if (n <= 0)
+        {
+            return 0;
+        }
+        text[n] = '\0';
+        unsigned long long size = 0;
+        unsigned long long resident = 0;
+        if (std::sscanf(text, "%llu %llu", &size, &resident) != 2)
+        {
+            return 0;
+        }
+        return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    }
+
+  private:
+    int m_fd;
+};
+
 } // namespace
 
-void run_pool_worker(int channel_fd, int pool_bell_fd, std::uint32_t max_tasks)
+void run_pool_worker(int channel_fd, int pool_bell_fd, const pool_worker_config& config)
 {
     // The terminal's Ctrl-C goes to the whole foreground process group: the parent decides
     // what an interrupt means for its pool, not each worker.
     (void)std::signal(SIGINT, SIG_IGN);
     worker self(channel_fd, pool_bell_fd);
     ::close(channel_fd); // the mapping stays
-    // Resolving walks the loaded modules: once per distinct (trampoline, target).
-    std::map<std::string, resolved_code, std::less<>> cache;
+    task_runner runner;
     std::string in;
     std::string out;
-    for (std::uint32_t done = 0; max_tasks == 0 || done < max_tasks; ++done)
+    if (!config.initializer.empty())
+    {
+        runner.run(std::string_view(config.initializer).substr(4), out);
+        if (out[12] == static_cast<char>(outcome_kind::exception))
+        {
+            self.write_all(out); // the pool breaks: no retry storm of failing initializers
+            return;
+        }
+    }
+    std::optional<resident_memory> memory;
+    if (config.max_memory != 0)
+    {
+        memory.emplace();
+    }
+    for (std::uint32_t done = 0; config.max_tasks == 0 || done < config.max_tasks; ++done)
     {
         std::uint32_t length = 0;
         self.read_exact(reinterpret_cast<char*>(&length), sizeof length);
@@ -176,37 +276,12 @@ void run_pool_worker(int channel_fd, int pool_bell_fd, std::uint32_t max_tasks)
             return; // stop
         }
         self.header().started.store(id, std::memory_order_seq_cst);
-        out.assign(result_prefix_size, '\0');
-        std::memcpy(out.data() + 4, &id, sizeof id);
-        try
-        {
-            std::uint32_t code_size = 0;
-            std::memcpy(&code_size, in.data() + 8, sizeof code_size);
-            const std::string_view code(in.data() + 12, code_size);
-            auto found = cache.find(code);
-            if (found == cache.end())
-            {
-                wire_reader reader(code);
-                code_address entry;
-                code_address target;
-                bool has_target = false;
-                reader.archive()(entry, target, has_target);
-                resolved_code resolved{reinterpret_cast<pool_trampoline>(resolve_code(entry)),
-                                       has_target ? resolve_code(target) : 0};
-                found = cache.emplace(std::string(code), resolved).first;
-            }
-            wire_reader args(std::string_view(in).substr(12 + code_size));
-            found->second.entry(found->second.target, args.archive(), out);
-        }
-        catch (...)
-        {
-            out.resize(result_prefix_size);
-            out[12] = static_cast<char>(outcome_kind::exception);
-            encode_current_exception(out);
-        }
-        const auto out_length = static_cast<std::uint32_t>(out.size() - 4);
-        std::memcpy(out.data(), &out_length, sizeof out_length);
+        runner.run(in, out);
         self.write_all(out);
+        if (memory && memory->bytes() > config.max_memory)
+        {
+            return; // retired: the pool starts a fresh worker
+        }
     }
 }
 
@@ -217,7 +292,7 @@ void pool_worker_main(pool_worker_config config)
     {
         throw std::runtime_error("weft: a pool worker started without its channel");
     }
-    run_pool_worker(fds[0], fds[1], config.max_tasks);
+    run_pool_worker(fds[0], fds[1], config);
 }
 
 } // namespace weft::detail

@@ -1,0 +1,342 @@
+#pragma once
+// The lazy result range of a process pool's map, imap and imap_unordered: pulls inputs a chunk
+// at a time, at most a window of chunks ahead of the consumer, ships each chunk as one message
+// and yields the values one by one, in input order or in the order chunks finish.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "executors/detail/future_state.hpp"
+#include "executors/future.hpp"
+#include "executors/processes/detail/pool_task.hpp"
+#include "runtime/errors.hpp"
+
+namespace weft::detail
+{
+
+/// Which order a chunked map yields its values in.
+enum class map_order
+{
+    inputs,     ///< map, imap: the order of the inputs
+    completion, ///< imap_unordered: chunk by chunk as they finish, in order within a chunk
+};
+
+/// What a chunked map needs from its pool: `begin(message)` writes the head of a chunk message
+/// (the target's code), `encode(archive, elements...)` appends one call's arguments, and
+/// `submit(std::move(message))` ships a finished chunk and returns the future of its values.
+template <class Ops, class... Rs>
+class chunked_map_range
+{
+    using chunk_future = std::invoke_result_t<decltype(&Ops::submit), Ops&, std::string&&>;
+    using chunk_values = std::remove_cvref_t<decltype(std::declval<chunk_future>().result())>;
+    using element = typename chunk_values::value_type;
+
+    // Chunk numbers in the order they finished (completion order only).
+    struct finish_order
+    {
+        std::mutex mutex;
+        std::condition_variable changed;
+        std::deque<std::uint64_t> finished;
+    };
+
+    struct in_flight
+    {
+        std::uint64_t number;
+        chunk_future values;
+    };
+
+  public:
+    class iterator
+    {
+      public:
+        using value_type = element;
+        using difference_type = std::ptrdiff_t;
+
+        iterator() = default;
+        element& operator*() const { return *m_range->m_current; }
+        element* operator->() const { return &*m_range->m_current; }
+        iterator& operator++()
+        {
+            m_range->advance();
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept
+        {
+            return it.at_end();
+        }
+
+      private:
+        [[nodiscard]] bool at_end() const noexcept
+        {
+            return m_range == nullptr || !m_range->m_current.has_value();
+        }
+        friend class chunked_map_range;
+        explicit iterator(chunked_map_range* range) : m_range(range) {}
+        chunked_map_range* m_range = nullptr;
+    };
+
+    /// Submits the first window of chunks at once, as Python's map starts its calls.
+    /// `window` counts chunks (>= 1); `deadline`: when advancing throws timeout_error.
+    template <class... Inputs>
+    chunked_map_range(Ops ops, map_order order, std::size_t chunksize, std::size_t window,
+                      std::optional<std::chrono::steady_clock::time_point> deadline,
+                      Inputs&&... inputs)
+        : m_ops(std::move(ops)), m_order(order), m_chunksize(chunksize),
+          m_window(window == 0 ? 1 : window), m_deadline(deadline),
+          m_inputs(std::views::all(std::forward<Inputs>(inputs))...)
+    {
+        m_positions.emplace(std::apply(
+            [](auto&... views) { return std::tuple(std::ranges::begin(views)...); }, m_inputs));
+        refill();
+        if (m_in_flight.empty() && m_submit_error)
+        {
+            std::rethrow_exception(m_submit_error); // nothing submitted: fail at the call
+        }
+    }
+    chunked_map_range(const chunked_map_range&) = delete;
+    chunked_map_range& operator=(const chunked_map_range&) = delete;
+    /// Cancels the chunks that have not started (Python's close() of the result iterator).
+    ~chunked_map_range() { cancel_pending(); }
+
+    /// Waits for the first value; rethrows a call's exception or timeout_error.
+    iterator begin()
+    {
+        if (!m_started)
+        {
+            m_started = true;
+            advance();
+        }
+        return iterator(this);
+    }
+    std::default_sentinel_t end() const noexcept { return {}; }
+
+    /// For map_async: submits every remaining chunk now and hands over their futures, in input
+    /// order; the range yields nothing afterwards. Rethrows a refused submit.
+    std::vector<chunk_future> submit_all()
+    {
+        m_window = static_cast<std::size_t>(-1);
+        refill();
+        m_failed = true;
+        if (m_submit_error)
+        {
+            cancel_pending();
+            std::rethrow_exception(m_submit_error);
+        }
+        std::vector<chunk_future> all;
+        all.reserve(m_in_flight.size());
+        for (auto& chunk : m_in_flight)
+        {
+            all.push_back(std::move(chunk.values));
+        }
+        m_in_flight.clear();
+        return all;
+    }
+
+  private:
+    [[nodiscard]] bool inputs_at_end()
+    {
+        return std::apply(
+            [&](auto&... views)
+            {
+                return std::apply([&](auto&... its)
+                                  { return ((its == std::ranges::end(views)) || ...); },
+                                  *m_positions);
+            },
+            m_inputs);
+    }
+
+    // Builds and submits chunks until the window is full or the inputs end.
+    void refill()
+    {
+        while (!m_exhausted && m_in_flight.size() < m_window)
+        {
+            try
+            {
+                std::string message;
+                m_ops.begin(message);
+                const std::size_t count_at = message.size();
+                message.append(sizeof(std::uint32_t), '\0');
+                std::uint32_t count = 0;
+                {
+                    wire_writer writer(message);
+                    while (count < m_chunksize && !inputs_at_end())
+                    {
+                        std::apply([&](auto&... its) { m_ops.encode(writer.archive(), *its...); },
+                                   *m_positions);
+                        std::apply([](auto&... its) { (++its, ...); }, *m_positions);
+                        ++count;
+                    }
+                }
+                if (count == 0)
+                {
+                    m_exhausted = true;
+                    return;
+                }
+                std::memcpy(message.data() + count_at, &count, sizeof count);
+                chunk_future values = m_ops.submit(std::move(message));
+                const std::uint64_t number = m_next_number++;
+                if (m_order == map_order::completion)
+                {
+                    values.add_done_callback(
+                        [order = m_finish_order, number](const auto&)
+                        {
+                            std::lock_guard lock(order->mutex);
+                            order->finished.push_back(number);
+                            order->changed.notify_all();
+                        });
+                }
+                m_in_flight.push_back(in_flight{number, std::move(values)});
+            }
+            catch (...)
+            {
+                // A refused submit (the pool shut down) or a throwing input: the values before
+                // it still come out, then this error.
+                m_submit_error = std::current_exception();
+                m_exhausted = true;
+            }
+        }
+    }
+
+    void advance()
+    {
+        m_current.reset();
+        if (m_failed)
+        {
+            return;
+        }
+        if (m_at < m_chunk.size())
+        {
+            m_current.emplace(std::move(m_chunk[m_at++]));
+            return;
+        }
+        refill();
+        if (m_in_flight.empty())
+        {
+            if (m_submit_error)
+            {
+                m_failed = true;
+                std::rethrow_exception(m_submit_error);
+            }
+            return;
+        }
+        chunk_future next = take_next();
+        try
+        {
+            if (m_deadline && !next.wait_for(*m_deadline - std::chrono::steady_clock::now()))
+            {
+                throw timeout_error("weft: map result not ready before the timeout");
+            }
+            m_chunk = std::move(next).result();
+        }
+        catch (...)
+        {
+            // As Python's map: a timeout or an error ends the iteration, and what has not
+            // started is cancelled.
+            m_failed = true;
+            try
+            {
+                next.cancel();
+            }
+            catch (...)
+            {
+            }
+            cancel_pending();
+            throw;
+        }
+        m_at = 0;
+        refill(); // the chunk just taken made room in the window
+        m_current.emplace(std::move(m_chunk[m_at++]));
+    }
+
+    // The next chunk to yield: the oldest, or the first to finish.
+    chunk_future take_next()
+    {
+        if (m_order == map_order::inputs)
+        {
+            chunk_future next = std::move(m_in_flight.front().values);
+            m_in_flight.pop_front();
+            return next;
+        }
+        std::uint64_t number = 0;
+        {
+            std::unique_lock lock(m_finish_order->mutex);
+            auto have_one = [&] { return !m_finish_order->finished.empty(); };
+            if (m_deadline)
+            {
+                if (!m_finish_order->changed.wait_until(lock, *m_deadline, have_one))
+                {
+                    m_failed = true;
+                    lock.unlock();
+                    cancel_pending();
+                    throw timeout_error("weft: map result not ready before the timeout");
+                }
+            }
+            else
+            {
+                m_finish_order->changed.wait(lock, have_one);
+            }
+            number = m_finish_order->finished.front();
+            m_finish_order->finished.pop_front();
+        }
+        for (auto it = m_in_flight.begin(); it != m_in_flight.end(); ++it)
+        {
+            if (it->number == number)
+            {
+                chunk_future next = std::move(it->values);
+                m_in_flight.erase(it);
+                return next;
+            }
+        }
+        std::terminate(); // every finished number is one of ours, taken once
+    }
+
+    void cancel_pending() noexcept
+    {
+        for (auto& chunk : m_in_flight)
+        {
+            try
+            {
+                chunk.values.cancel();
+            }
+            catch (...)
+            {
+            }
+        }
+        m_in_flight.clear();
+    }
+
+    Ops m_ops;
+    map_order m_order;
+    std::size_t m_chunksize;
+    std::size_t m_window;
+    std::optional<std::chrono::steady_clock::time_point> m_deadline;
+    std::tuple<std::views::all_t<Rs>...> m_inputs;
+    std::optional<std::tuple<std::ranges::iterator_t<std::views::all_t<Rs>>...>> m_positions;
+    std::deque<in_flight> m_in_flight;
+    std::shared_ptr<finish_order> m_finish_order = std::make_shared<finish_order>();
+    std::uint64_t m_next_number = 0;
+    chunk_values m_chunk;
+    std::size_t m_at = 0;
+    std::optional<element> m_current;
+    std::exception_ptr m_submit_error;
+    bool m_started = false;
+    bool m_exhausted = false;
+    bool m_failed = false;
+};
+
+} // namespace weft::detail

@@ -1,0 +1,371 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <ranges>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "executors/future.hpp"
+#include "executors/processes/process_pool_executor.hpp"
+#include "executors/promise.hpp"
+#include "runtime/errors.hpp"
+
+namespace weft
+{
+
+namespace detail
+{
+/// The default of apply_async's and map_async's callbacks: none.
+struct no_callback
+{
+};
+
+/// Runs a pool callback; what it throws goes to the callback error handler, as an exception
+/// from a done-callback does.
+template <class Callback, class... Args>
+void run_pool_callback(Callback& callback, Args&&... args) noexcept
+{
+    if constexpr (!std::is_same_v<Callback, no_callback>)
+    {
+        try
+        {
+            std::invoke(callback, std::forward<Args>(args)...);
+        }
+        catch (...)
+        {
+            report_callback_error(std::current_exception());
+        }
+    }
+}
+} // namespace detail
+
+/// Python's multiprocessing.Pool on top of process_pool_executor: the same workers, transport,
+/// start methods, shipping rules and worker-death handling, with Pool's methods.
+///
+/// Differences from Python, on purpose: destroying the pool closes and joins it (Python's
+/// `with Pool()` terminates, dropping unfinished work); terminate() fails every unfinished
+/// result with pool_terminated_error instead of leaving it pending forever; a worker death fails
+/// only the tasks it held; map/imap read their input lazily, a window of chunks ahead.
+/// Callbacks (apply_async, map_async) run on the pool's result thread, before the future they
+/// belong to is done, as in Python; they should be quick.
+class pool
+{
+  public:
+    using options = process_pool_executor::options;
+
+    /// One worker per CPU.
+    pool() : pool(options{}) {}
+    /// Pool(processes). Throws std::invalid_argument for processes < 1.
+    explicit pool(int processes);
+    /// Every option of process_pool_executor: `{.max_workers, .initializer,
+    /// .max_tasks_per_child, ...}` (Python's processes, initializer + initargs,
+    /// maxtasksperchild).
+    explicit pool(options opts) : m_executor(std::move(opts)) {}
+    pool(const pool&) = delete;
+    pool& operator=(const pool&) = delete;
+    /// close() then join(): every submitted task finishes first.
+    ~pool();
+
+    /// fn(args...) on a worker; blocks for the result and rethrows the task's exception.
+    template <class F, class... Args>
+    auto apply(F fn, Args&&... args)
+    {
+        require_running();
+        return m_executor.submit(fn, std::forward<Args>(args)...).result();
+    }
+
+    /// fn(args...) with the arguments as a tuple, as Python's apply_async(fn, args, ...). The
+    /// future is done after on_value(result) or on_error(std::exception_ptr) has run.
+    template <class F, class... Args, class OnValue = detail::no_callback,
+              class OnError = detail::no_callback>
+    auto apply_async(F fn, std::tuple<Args...> args, OnValue on_value = {}, OnError on_error = {})
+    {
+        require_running();
+        auto inner =
+            std::apply([&](auto&... xs) { return m_executor.submit(fn, std::move(xs)...); }, args);
+        return relay(std::move(inner), std::move(on_value), std::move(on_error));
+    }
+
+    /// [fn(x) for x in input], blocking. chunksize 0: Python's default (len / (4 workers),
+    /// rounded up; an input without a size is read into a vector first).
+    template <class F, std::ranges::input_range R>
+    auto map(F fn, R&& input, std::size_t chunksize = 0)
+    {
+        require_running();
+        return collect(with_sized_input(std::forward<R>(input),
+                                        [&](auto&& in)
+                                        {
+                                            return m_executor.map_impl(
+                                                fn, {.chunksize = pick_chunksize(in, chunksize)},
+                                                detail::map_order::inputs,
+                                                std::forward<decltype(in)>(in));
+                                        }));
+    }
+
+    /// [fn(*args) for args in input] for an input of tuples (or pairs), blocking.
+    template <class F, std::ranges::input_range R>
+    auto starmap(F fn, R&& input, std::size_t chunksize = 0)
+    {
+        require_running();
+        return collect(with_sized_input(std::forward<R>(input),
+                                        [&](auto&& in)
+                                        {
+                                            return m_executor.spread_map_impl(
+                                                fn, {.chunksize = pick_chunksize(in, chunksize)},
+                                                detail::map_order::inputs,
+                                                std::forward<decltype(in)>(in));
+                                        }));
+    }
+
+    /// map without blocking: every chunk is submitted now (the input is read at once, as in
+    /// Python); the future holds the whole list. on_value(list) or on_error(exception_ptr)
+    /// runs first; the first failing chunk fails it.
+    template <class F, std::ranges::input_range R, class OnValue = detail::no_callback,
+              class OnError = detail::no_callback>
+    auto map_async(F fn, R&& input, std::size_t chunksize = 0, OnValue on_value = {},
+                   OnError on_error = {})
+    {
+        require_running();
+        return with_sized_input(
+            std::forward<R>(input),
+            [&](auto&& in)
+            {
+                auto range = m_executor.map_impl(
+                    fn, {.chunksize = pick_chunksize(in, chunksize), .window = 1},
+                    detail::map_order::inputs, std::forward<decltype(in)>(in));
+                return gather(range.submit_all(), std::move(on_value), std::move(on_error));
+            });
+    }
+
+    /// starmap without blocking, as map_async.
+    template <class F, std::ranges::input_range R, class OnValue = detail::no_callback,
+              class OnError = detail::no_callback>
+    auto starmap_async(F fn, R&& input, std::size_t chunksize = 0, OnValue on_value = {},
+                       OnError on_error = {})
+    {
+        require_running();
+        return with_sized_input(
+            std::forward<R>(input),
+            [&](auto&& in)
+            {
+                auto range = m_executor.spread_map_impl(
+                    fn, {.chunksize = pick_chunksize(in, chunksize), .window = 1},
+                    detail::map_order::inputs, std::forward<decltype(in)>(in));
+                return gather(range.submit_all(), std::move(on_value), std::move(on_error));
+            });
+    }
+
+    /// A lazy range of fn(x) in input order, chunksize inputs per message, at most `window`
+    /// chunks ahead of the consumer (0: two per worker). An endless input works.
+    template <class F, std::ranges::input_range R>
+    auto imap(F fn, R&& input, std::size_t chunksize = 1, std::size_t window = 0)
+    {
+        require_running();
+        return m_executor.map_impl(fn, {.chunksize = chunksize, .window = window},
+                                   detail::map_order::inputs, std::forward<R>(input));
+    }
+
+    /// imap whose values come chunk by chunk in the order the chunks finish.
+    template <class F, std::ranges::input_range R>
+    auto imap_unordered(F fn, R&& input, std::size_t chunksize = 1, std::size_t window = 0)
+    {
+        require_running();
+        return m_executor.map_impl(fn, {.chunksize = chunksize, .window = window},
+                                   detail::map_order::completion, std::forward<R>(input));
+    }
+
+    /// No more tasks; the workers exit once every submitted task has finished.
+    void close();
+    /// Kills the workers now; every unfinished result fails with pool_terminated_error.
+    void terminate();
+    /// Waits for the workers to exit. Throws invalid_state_error unless close() or terminate()
+    /// came first, as Python.
+    void join();
+
+    [[nodiscard]] int processes() const noexcept { return m_executor.max_workers(); }
+    /// The pids of the live workers.
+    [[nodiscard]] std::vector<pid_t> worker_pids() const { return m_executor.worker_pids(); }
+
+  private:
+    enum class state
+    {
+        running,
+        closed,
+        terminated,
+    };
+
+    void require_running() const;
+
+    // Calls make(input), with the input read into a vector first when it has no size and the
+    // chunksize is Python's default (which needs the length).
+    template <class R, class Make>
+    static auto with_sized_input(R&& input, Make make)
+    {
+        if constexpr (std::ranges::sized_range<R>)
+        {
+            return make(std::forward<R>(input));
+        }
+        else
+        {
+            std::vector<std::decay_t<std::ranges::range_value_t<R>>> all;
+            for (auto&& x : input)
+            {
+                all.push_back(std::forward<decltype(x)>(x));
+            }
+            return make(std::move(all));
+        }
+    }
+
+    template <class R>
+    std::size_t pick_chunksize(const R& input, std::size_t chunksize) const
+    {
+        if (chunksize != 0)
+        {
+            return chunksize;
+        }
+        const auto size = static_cast<std::size_t>(std::ranges::size(input));
+        const std::size_t per = 4 * static_cast<std::size_t>(processes());
+        return std::max<std::size_t>(1, size / per + (size % per != 0 ? 1 : 0));
+    }
+
+    template <class Range>
+    static auto collect(Range&& range)
+    {
+        std::vector<std::remove_cvref_t<decltype(*range.begin())>> values;
+        for (auto& v : range)
+        {
+            values.push_back(std::move(v));
+        }
+        return values;
+    }
+
+    // A future that is done after the callback for `inner`'s outcome has run.
+    template <class T, class OnValue, class OnError>
+    static future<T> relay(future<T> inner, OnValue on_value, OnError on_error)
+    {
+        if constexpr (std::is_same_v<OnValue, detail::no_callback> &&
+                      std::is_same_v<OnError, detail::no_callback>)
+        {
+            return inner;
+        }
+        else
+        {
+            auto outer = std::make_shared<promise<T>>();
+            future<T> result = outer->get_future();
+            inner.add_done_callback(
+                [outer, on_value = std::move(on_value),
+                 on_error = std::move(on_error)](const future<T>& done) mutable
+                {
+                    future<T> self = done;
+                    try
+                    {
+                        if constexpr (std::is_void_v<T>)
+                        {
+                            std::move(self).result();
+                            detail::run_pool_callback(on_value);
+                            outer->set_result();
+                        }
+                        else
+                        {
+                            T value = std::move(self).result();
+                            detail::run_pool_callback(on_value, std::as_const(value));
+                            outer->set_result(std::move(value));
+                        }
+                    }
+                    catch (...)
+                    {
+                        auto error = std::current_exception();
+                        detail::run_pool_callback(on_error, error);
+                        outer->set_exception(error);
+                    }
+                });
+            return result;
+        }
+    }
+
+    // One future for the values of all the chunks, in order; the first failure fails it.
+    template <class Values, class OnValue, class OnError>
+    static future<Values> gather(std::vector<future<Values>> chunks, OnValue on_value,
+                                 OnError on_error)
+    {
+        struct gathering
+        {
+            gathering(std::size_t chunks, OnValue value_callback, OnError error_callback)
+                : parts(chunks), left(chunks), on_value(std::move(value_callback)),
+                  on_error(std::move(error_callback))
+            {
+            }
+            std::mutex mutex;
+            std::vector<Values> parts;
+            std::size_t left;
+            bool settled = false;
+            promise<Values> out;
+            OnValue on_value;
+            OnError on_error;
+        };
+        auto g =
+            std::make_shared<gathering>(chunks.size(), std::move(on_value), std::move(on_error));
+        future<Values> result = g->out.get_future();
+        if (chunks.empty())
+        {
+            Values none;
+            detail::run_pool_callback(g->on_value, std::as_const(none));
+            g->out.set_result(std::move(none));
+            return result;
+        }
+        for (std::size_t i = 0; i < chunks.size(); ++i)
+        {
+            chunks[i].add_done_callback(
+                [g, i](const future<Values>& done)
+                {
+                    future<Values> self = done;
+                    std::unique_lock lock(g->mutex);
+                    if (g->settled)
+                    {
+                        return;
+                    }
+                    try
+                    {
+                        g->parts[i] = std::move(self).result();
+                    }
+                    catch (...)
+                    {
+                        g->settled = true;
+                        lock.unlock();
+                        auto error = std::current_exception();
+                        detail::run_pool_callback(g->on_error, error);
+                        g->out.set_exception(error);
+                        return;
+                    }
+                    if (--g->left != 0)
+                    {
+                        return;
+                    }
+                    g->settled = true;
+                    lock.unlock();
+                    Values all;
+                    for (auto& part : g->parts)
+                    {
+                        all.insert(all.end(), std::make_move_iterator(part.begin()),
+                                   std::make_move_iterator(part.end()));
+                    }
+                    detail::run_pool_callback(g->on_value, std::as_const(all));
+                    g->out.set_result(std::move(all));
+                });
+        }
+        return result;
+    }
+
+    process_pool_executor m_executor;
+    std::atomic<state> m_state{state::running};
+    std::mutex m_join_mutex;
+};
+
+} // namespace weft
