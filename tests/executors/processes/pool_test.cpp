@@ -10,6 +10,7 @@
 #include <mutex>
 #include <ranges>
 #include <set>
+#include <signal.h>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -281,6 +282,36 @@ BOOST_AUTO_TEST_CASE(terminate_fails_every_unfinished_result_and_leaves_nothing_
             p.join();
             BOOST_TEST((std::chrono::steady_clock::now() - started < 5s));
             BOOST_TEST(zombie_children() == 0);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(workers_ignore_ctrl_c_and_the_parent_ends_the_pool_in_bounded_time)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            pool p({.max_workers = 2, .start_method = method});
+            auto a = p.apply_async(sleep_ms, std::tuple{300});
+            auto b = p.apply_async(sleep_ms, std::tuple{300});
+            std::this_thread::sleep_for(50ms);
+            // What the terminal's Ctrl-C sends to the foreground process group.
+            for (const pid_t worker : p.worker_pids())
+            {
+                BOOST_TEST(::kill(worker, SIGINT) == 0);
+            }
+            BOOST_TEST(a.result(patience) == 300);
+            BOOST_TEST(b.result(patience) == 300);
+            // The parent decides: after an interrupt it terminates, and that takes no longer
+            // than killing and reaping the workers, however long their tasks would run.
+            auto long_one = p.apply_async(sleep_ms, std::tuple{60'000});
+            std::this_thread::sleep_for(20ms);
+            const auto started = std::chrono::steady_clock::now();
+            p.terminate();
+            p.join();
+            BOOST_TEST((std::chrono::steady_clock::now() - started < 2s));
+            BOOST_CHECK_THROW(long_one.result(patience), weft::pool_terminated_error);
         }
     }
 }
