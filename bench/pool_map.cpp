@@ -22,8 +22,8 @@
 //
 // Run: build-bench/bench/pool_map [N [REPEATS [METHODS [SCRIPT [WINDOW]]]]]
 //      defaults 1000000 3 forkserver bench/pool_map.py 0; METHODS: a comma list of fork, spawn,
-//      forkserver, or "all"; WINDOW: executor.map's window in chunks (0: the default, two per
-//      worker). About 10 s for weft and 20 s for Python (forkserver) on the 2-core VM.
+//      forkserver, or "all"; WINDOW: executor.map's window in chunks (0: the default, at least two
+//      per worker). About 10 s for weft and 20 s for Python (forkserver) on the 2-core VM.
 
 #include <cstdint>
 #include <cstdio>
@@ -201,7 +201,7 @@ int main(int argc, char** argv)
 
     std::printf("pool_map: inc(int) over iota(0, n), %d workers (hardware_concurrency), %d "
                 "repeats, executor.map window %s, medians in items/s\n",
-                workers, repeats, window == 0 ? "default (2 per worker)" : argv[5]);
+                workers, repeats, window == 0 ? "default" : argv[5]);
     std::printf("n = %lld for chunksize >= 100, N*chunksize/100 below (smaller n at chunksize 1 "
                 "and 10; items/s compare)\n",
                 static_cast<long long>(n));

@@ -16,8 +16,9 @@ struct map_options
     /// Inputs sent to a worker at a time (>= 1). Process pools batch by it; threads ignore it,
     /// as Python's ThreadPoolExecutor does.
     std::size_t chunksize = 1;
-    /// Calls submitted ahead of the consumer; 0: the executor's default (two per worker). Bounds
-    /// memory, so an endless input range works.
+    /// Calls (process pools: chunks) submitted ahead of the consumer; 0: the executor's default
+    /// (threads: two per worker; processes: at least two chunks per worker, more when chunks
+    /// are small). Bounds memory, so an endless input range works.
     std::size_t window = 0;
 };
 

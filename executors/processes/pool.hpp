@@ -99,14 +99,15 @@ class pool
     auto map(F fn, R&& input, std::size_t chunksize = 0)
     {
         require_running();
-        return collect(with_sized_input(std::forward<R>(input),
-                                        [&](auto&& in)
-                                        {
-                                            return m_executor.map_impl(
-                                                fn, {.chunksize = pick_chunksize(in, chunksize)},
-                                                detail::map_order::inputs,
-                                                std::forward<decltype(in)>(in));
-                                        }));
+        return collect(with_sized_input(
+            std::forward<R>(input),
+            [&](auto&& in)
+            {
+                const std::size_t size = pick_chunksize(in, chunksize);
+                return m_executor.map_impl(fn, {.chunksize = size, .window = all_chunks(in, size)},
+                                           detail::map_order::inputs,
+                                           std::forward<decltype(in)>(in));
+            }));
     }
 
     /// [fn(*args) for args in input] for an input of tuples (or pairs), blocking.
@@ -114,14 +115,15 @@ class pool
     auto starmap(F fn, R&& input, std::size_t chunksize = 0)
     {
         require_running();
-        return collect(with_sized_input(std::forward<R>(input),
-                                        [&](auto&& in)
-                                        {
-                                            return m_executor.spread_map_impl(
-                                                fn, {.chunksize = pick_chunksize(in, chunksize)},
-                                                detail::map_order::inputs,
-                                                std::forward<decltype(in)>(in));
-                                        }));
+        return collect(
+            with_sized_input(std::forward<R>(input),
+                             [&](auto&& in)
+                             {
+                                 const std::size_t size = pick_chunksize(in, chunksize);
+                                 return m_executor.spread_map_impl(
+                                     fn, {.chunksize = size, .window = all_chunks(in, size)},
+                                     detail::map_order::inputs, std::forward<decltype(in)>(in));
+                             }));
     }
 
     /// map without blocking: every chunk is submitted now (the input is read at once, as in
@@ -163,7 +165,7 @@ class pool
     }
 
     /// A lazy range of fn(x) in input order, chunksize inputs per message, at most `window`
-    /// chunks ahead of the consumer (0: two per worker). An endless input works.
+    /// chunks ahead of the consumer (0: the executor map's default). An endless input works.
     template <class F, std::ranges::input_range R>
     auto imap(F fn, R&& input, std::size_t chunksize = 1, std::size_t window = 0)
     {
@@ -233,6 +235,15 @@ class pool
         const auto size = static_cast<std::size_t>(std::ranges::size(input));
         const std::size_t per = 4 * static_cast<std::size_t>(processes());
         return std::max<std::size_t>(1, size / per + (size % per != 0 ? 1 : 0));
+    }
+
+    // The blocking maps keep every chunk in flight, as Python's do: the result holds them all
+    // anyway, and no round trip is waited for.
+    template <class R>
+    static std::size_t all_chunks(const R& input, std::size_t chunksize)
+    {
+        const auto size = static_cast<std::size_t>(std::ranges::size(input));
+        return std::max<std::size_t>(1, (size + chunksize - 1) / chunksize);
     }
 
     template <class Range>

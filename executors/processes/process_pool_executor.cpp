@@ -894,9 +894,17 @@ void process_pool_executor::terminate()
     m_core->terminate();
 }
 
-std::size_t process_pool_executor::default_window(const map_options& opts) const
+detail::map_window process_pool_executor::default_window(const map_options& opts) const
 {
-    return opts.window != 0 ? opts.window : 2 * static_cast<std::size_t>(m_core->max_workers());
+    if (opts.window != 0)
+    {
+        return {.chunks = opts.window};
+    }
+    // Two chunks per worker keep it busy when a chunk takes longer than a round trip (~100 µs
+    // here). Small chunks need more in flight to hide it: up to 4,096 calls per worker, as long
+    // as the messages stay under 4 MiB per worker, so memory stays bounded either way.
+    const auto workers = static_cast<std::size_t>(m_core->max_workers());
+    return {.min_chunks = 2 * workers, .items = 4096 * workers, .bytes = (4U << 20) * workers};
 }
 
 std::uint64_t process_pool_executor::next_task_id() noexcept

@@ -110,10 +110,12 @@ class process_pool_executor
     /// fn applied to the elements of the inputs taken together (the shortest input ends it), as
     /// a lazy single-pass range of results in input order. Inputs are sent in chunks of
     /// opts.chunksize calls, one message each, at most opts.window chunks ahead of the consumer
-    /// (0: two per worker), so an endless input works and memory stays flat. The timeout counts
+    /// (0: see below), so an endless input works and memory stays flat. The timeout counts
     /// from this call; when it passes, or a call threw (which fails its whole chunk, as in
     /// Python), advancing rethrows and the chunks not yet started are cancelled, as they are
     /// when the range is destroyed early. Throws std::invalid_argument for chunksize 0.
+    /// The default window is two chunks per worker, or more when chunks are small: up to 4,096
+    /// calls and 4 MiB of messages per worker, so that round trips stay hidden.
     template <class F, std::ranges::input_range R>
     auto map(F fn, R&& input, map_options opts = {})
     {
@@ -182,16 +184,16 @@ class process_pool_executor
             detail::begin_pool_task(message, &detail::run_pool_chunk<Fn, R, Args...>, fn);
         }
         template <class... Elements>
-        void encode(cereal::BinaryOutputArchive& archive, const Elements&... elements) const
+        void encode(detail::lazy_wire_writer& writer, const Elements&... elements) const
         {
             if constexpr (Spread)
             {
-                std::apply([&](const auto&... xs) { (detail::save_value<Args>(archive, xs), ...); },
+                std::apply([&](const auto&... xs) { (detail::save_value<Args>(writer, xs), ...); },
                            elements...);
             }
             else
             {
-                (detail::save_value<Args>(archive, elements), ...);
+                (detail::save_value<Args>(writer, elements), ...);
             }
         }
         future<values> submit(std::string&& message) const
@@ -214,7 +216,7 @@ class process_pool_executor
         using type = chunk_ops<Fn, true, std::decay_t<std::tuple_element_t<I, Tuple>>...>;
     };
 
-    [[nodiscard]] std::size_t default_window(const map_options& opts) const;
+    [[nodiscard]] detail::map_window default_window(const map_options& opts) const;
 
     template <class F, class... Rs>
     auto map_impl(F fn, map_options opts, detail::map_order order, Rs&&... inputs)

@@ -3,6 +3,7 @@
 // at a time, at most a window of chunks ahead of the consumer, ships each chunk as one message
 // and yields the values one by one, in input order or in the order chunks finish.
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -27,6 +28,18 @@
 
 namespace weft::detail
 {
+
+/// How far a chunked map reads ahead of its consumer. With `chunks` set, exactly that many
+/// chunks; otherwise at least `min_chunks`, and more while the chunks in flight hold fewer than
+/// `items` calls and `bytes` of messages: small chunks need many in flight to hide the round
+/// trip, large ones must not fill memory.
+struct map_window
+{
+    std::size_t chunks = 0;
+    std::size_t min_chunks = 2;
+    std::size_t items = 0;
+    std::size_t bytes = 0;
+};
 
 /// Which order a chunked map yields its values in.
 enum class map_order
@@ -57,6 +70,8 @@ class chunked_map_range
     {
         std::uint64_t number;
         chunk_future values;
+        std::size_t items;
+        std::size_t bytes;
     };
 
   public:
@@ -91,14 +106,13 @@ class chunked_map_range
     };
 
     /// Submits the first window of chunks at once, as Python's map starts its calls.
-    /// `window` counts chunks (>= 1); `deadline`: when advancing throws timeout_error.
+    /// `deadline`: when advancing throws timeout_error.
     template <class... Inputs>
-    chunked_map_range(Ops ops, map_order order, std::size_t chunksize, std::size_t window,
+    chunked_map_range(Ops ops, map_order order, std::size_t chunksize, map_window window,
                       std::optional<std::chrono::steady_clock::time_point> deadline,
                       Inputs&&... inputs)
-        : m_ops(std::move(ops)), m_order(order), m_chunksize(chunksize),
-          m_window(window == 0 ? 1 : window), m_deadline(deadline),
-          m_inputs(std::views::all(std::forward<Inputs>(inputs))...)
+        : m_ops(std::move(ops)), m_order(order), m_chunksize(chunksize), m_window(window),
+          m_deadline(deadline), m_inputs(std::views::all(std::forward<Inputs>(inputs))...)
     {
         m_positions.emplace(std::apply(
             [](auto&... views) { return std::tuple(std::ranges::begin(views)...); }, m_inputs));
@@ -129,7 +143,7 @@ class chunked_map_range
     /// order; the range yields nothing afterwards. Rethrows a refused submit.
     std::vector<chunk_future> submit_all()
     {
-        m_window = static_cast<std::size_t>(-1);
+        m_window = map_window{.chunks = static_cast<std::size_t>(-1)};
         refill();
         m_failed = true;
         if (m_submit_error)
@@ -160,10 +174,20 @@ class chunked_map_range
             m_inputs);
     }
 
+    [[nodiscard]] bool window_has_room() const noexcept
+    {
+        if (m_window.chunks != 0)
+        {
+            return m_in_flight.size() < m_window.chunks;
+        }
+        return m_in_flight.size() < std::max<std::size_t>(m_window.min_chunks, 1) ||
+               (m_items_in_flight < m_window.items && m_bytes_in_flight < m_window.bytes);
+    }
+
     // Builds and submits chunks until the window is full or the inputs end.
     void refill()
     {
-        while (!m_exhausted && m_in_flight.size() < m_window)
+        while (!m_exhausted && window_has_room())
         {
             try
             {
@@ -173,10 +197,10 @@ class chunked_map_range
                 message.append(sizeof(std::uint32_t), '\0');
                 std::uint32_t count = 0;
                 {
-                    wire_writer writer(message);
+                    lazy_wire_writer writer(message);
                     while (count < m_chunksize && !inputs_at_end())
                     {
-                        std::apply([&](auto&... its) { m_ops.encode(writer.archive(), *its...); },
+                        std::apply([&](auto&... its) { m_ops.encode(writer, *its...); },
                                    *m_positions);
                         std::apply([](auto&... its) { (++its, ...); }, *m_positions);
                         ++count;
@@ -188,6 +212,7 @@ class chunked_map_range
                     return;
                 }
                 std::memcpy(message.data() + count_at, &count, sizeof count);
+                const std::size_t bytes = message.size();
                 chunk_future values = m_ops.submit(std::move(message));
                 const std::uint64_t number = m_next_number++;
                 if (m_order == map_order::completion)
@@ -200,7 +225,9 @@ class chunked_map_range
                             order->changed.notify_all();
                         });
                 }
-                m_in_flight.push_back(in_flight{number, std::move(values)});
+                m_in_flight.push_back(in_flight{number, std::move(values), count, bytes});
+                m_items_in_flight += count;
+                m_bytes_in_flight += bytes;
             }
             catch (...)
             {
@@ -269,6 +296,7 @@ class chunked_map_range
         if (m_order == map_order::inputs)
         {
             chunk_future next = std::move(m_in_flight.front().values);
+            forget(m_in_flight.front());
             m_in_flight.pop_front();
             return next;
         }
@@ -298,11 +326,18 @@ class chunked_map_range
             if (it->number == number)
             {
                 chunk_future next = std::move(it->values);
+                forget(*it);
                 m_in_flight.erase(it);
                 return next;
             }
         }
         std::terminate(); // every finished number is one of ours, taken once
+    }
+
+    void forget(const in_flight& chunk) noexcept
+    {
+        m_items_in_flight -= chunk.items;
+        m_bytes_in_flight -= chunk.bytes;
     }
 
     void cancel_pending() noexcept
@@ -318,12 +353,16 @@ class chunked_map_range
             }
         }
         m_in_flight.clear();
+        m_items_in_flight = 0;
+        m_bytes_in_flight = 0;
     }
 
     Ops m_ops;
     map_order m_order;
     std::size_t m_chunksize;
-    std::size_t m_window;
+    map_window m_window;
+    std::size_t m_items_in_flight = 0;
+    std::size_t m_bytes_in_flight = 0;
     std::optional<std::chrono::steady_clock::time_point> m_deadline;
     std::tuple<std::views::all_t<Rs>...> m_inputs;
     std::optional<std::tuple<std::ranges::iterator_t<std::views::all_t<Rs>>...>> m_positions;

@@ -17,6 +17,8 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -31,11 +33,10 @@
 namespace weft::detail
 {
 
-/// Runs a task in the worker: loads the arguments from `args`, calls the target (`target` is
-/// its address for a function pointer), and appends the serialized result to `out`. Throws
-/// whatever the target throws.
-using pool_trampoline = void (*)(std::uintptr_t target, cereal::BinaryInputArchive& args,
-                                 std::string& out);
+/// Runs a task in the worker: loads the arguments from `args` (the message after the code),
+/// calls the target (`target` is its address for a function pointer), and appends the
+/// serialized result to `out`. Throws whatever the target throws.
+using pool_trampoline = void (*)(std::uintptr_t target, std::string_view args, std::string& out);
 
 enum class outcome_kind : std::uint8_t
 {
@@ -46,65 +47,88 @@ enum class outcome_kind : std::uint8_t
 inline constexpr std::size_t task_prefix_size = 4 + 8;       // length, id
 inline constexpr std::size_t result_prefix_size = 4 + 8 + 1; // length, id, kind
 
-template <class F, class R, class... Args>
-void run_pool_task(std::uintptr_t target, cereal::BinaryInputArchive& in, std::string& out)
+/// Reads argument lists as they were written: plain bytes when every argument is trivially
+/// copyable (no stream is built), cereal otherwise.
+template <class... Args>
+class argument_reader
 {
-    // Braced initialisation loads the arguments in the order they were saved.
-    std::tuple<Args...> args{load_value<Args>(in)...};
-    auto call = [&]() -> decltype(auto)
+    static constexpr bool raw = (bytewise_shippable<Args> && ...);
+
+  public:
+    explicit argument_reader(std::string_view bytes) : m_raw(bytes)
     {
-        if constexpr (std::is_pointer_v<F>)
+        if constexpr (!raw)
         {
-            return std::apply(reinterpret_cast<F>(target), std::move(args));
+            m_wire.emplace(bytes);
+        }
+    }
+    std::tuple<Args...> next()
+    {
+        // Braced initialisation loads the arguments in the order they were saved.
+        if constexpr (raw)
+        {
+            return std::tuple<Args...>{m_raw.template take<Args>()...};
         }
         else
         {
-            return std::apply(F{}, std::move(args));
+            return std::tuple<Args...>{load_value<Args>(m_wire->archive())...};
         }
-    };
-    if constexpr (std::is_void_v<R>)
+    }
+
+  private:
+    raw_reader m_raw;
+    std::optional<wire_reader> m_wire;
+};
+
+template <class F, class R, class... Args>
+decltype(auto) call_pool_target(std::uintptr_t target, std::tuple<Args...>&& args)
+{
+    if constexpr (std::is_pointer_v<F>)
     {
-        call();
+        return std::apply(reinterpret_cast<F>(target), std::move(args));
     }
     else
     {
-        const R value = call();
-        wire_writer writer(out);
-        save_value(writer.archive(), value);
+        return std::apply(F{}, std::move(args));
+    }
+}
+
+template <class F, class R, class... Args>
+void run_pool_task(std::uintptr_t target, std::string_view in, std::string& out)
+{
+    argument_reader<Args...> reader(in);
+    if constexpr (std::is_void_v<R>)
+    {
+        call_pool_target<F, R>(target, reader.next());
+    }
+    else
+    {
+        const R value = call_pool_target<F, R>(target, reader.next());
+        lazy_wire_writer writer(out);
+        save_value(writer, value);
     }
 }
 
 /// A chunk of a map: runs the target on each of `count` argument lists, in order, and sends the
 /// values back as one result. An exception from any call fails the whole chunk, as in Python.
 template <class F, class R, class... Args>
-void run_pool_chunk(std::uintptr_t target, cereal::BinaryInputArchive& in, std::string& out)
+void run_pool_chunk(std::uintptr_t target, std::string_view in, std::string& out)
 {
-    std::uint32_t count = 0;
-    in(count);
-    wire_writer writer(out);
-    writer.archive()(count);
+    raw_reader head(in);
+    const auto count = head.take<std::uint32_t>();
+    argument_reader<Args...> reader(head.rest());
+    append_raw(out, count);
+    lazy_wire_writer writer(out);
     for (std::uint32_t i = 0; i < count; ++i)
     {
-        std::tuple<Args...> args{load_value<Args>(in)...};
-        auto call = [&]() -> decltype(auto)
-        {
-            if constexpr (std::is_pointer_v<F>)
-            {
-                return std::apply(reinterpret_cast<F>(target), std::move(args));
-            }
-            else
-            {
-                return std::apply(F{}, std::move(args));
-            }
-        };
         if constexpr (std::is_void_v<R>)
         {
-            call();
+            call_pool_target<F, R>(target, reader.next());
         }
         else
         {
-            const R value = call();
-            save_value(writer.archive(), value);
+            const R value = call_pool_target<F, R>(target, reader.next());
+            save_value(writer, value);
         }
     }
 }
@@ -121,28 +145,52 @@ template <class T>
 struct pool_outcome
 {
     using value_type = T;
-    static T decode(cereal::BinaryInputArchive& in) { return load_value<T>(in); }
+    static T decode(std::string_view body)
+    {
+        if constexpr (bytewise_shippable<T>)
+        {
+            return raw_reader(body).take<T>();
+        }
+        else
+        {
+            wire_reader reader(body);
+            return load_value<T>(reader.archive());
+        }
+    }
 };
 template <class R>
 struct pool_outcome<chunk_of<R>>
 {
     using element_type = std::conditional_t<std::is_void_v<R>, bool, R>;
     using value_type = std::vector<element_type>;
-    static value_type decode(cereal::BinaryInputArchive& in)
+    static value_type decode(std::string_view body)
     {
-        std::uint32_t count = 0;
-        in(count);
+        raw_reader head(body);
+        const auto count = head.take<std::uint32_t>();
         value_type values;
-        values.reserve(count);
-        for (std::uint32_t i = 0; i < count; ++i)
+        if constexpr (std::is_void_v<R>)
         {
-            if constexpr (std::is_void_v<R>)
+            values.assign(count, true);
+        }
+        else if constexpr (bytewise_shippable<R> && std::is_default_constructible_v<R>)
+        {
+            // One copy of the whole chunk.
+            const std::string_view bytes = head.rest();
+            if (bytes.size() < std::size_t{count} * sizeof(R))
             {
-                values.push_back(true);
+                throw std::length_error("weft: a chunk's result ended before its values");
             }
-            else
+            values.resize(count);
+            std::memcpy(static_cast<void*>(values.data()), bytes.data(),
+                        std::size_t{count} * sizeof(R));
+        }
+        else
+        {
+            values.reserve(count);
+            argument_reader<R> reader(head.rest());
+            for (std::uint32_t i = 0; i < count; ++i)
             {
-                values.push_back(load_value<R>(in));
+                values.push_back(std::get<0>(reader.next()));
             }
         }
         return values;
@@ -184,8 +232,8 @@ void encode_pool_task(std::string& out, std::uint64_t id, const F& fn, const As&
 {
     begin_pool_task(out, &run_pool_task<F, R, Args...>, fn);
     {
-        wire_writer writer(out);
-        (save_value<Args>(writer.archive(), args), ...);
+        lazy_wire_writer writer(out);
+        (save_value<Args>(writer, args), ...);
     }
     seal_pool_task(out, id);
 }
@@ -254,8 +302,7 @@ class pool_call final : public future_state<typename pool_outcome<R>::value_type
             }
             else
             {
-                wire_reader reader(body);
-                this->set_value(pool_outcome<R>::decode(reader.archive()));
+                this->set_value(pool_outcome<R>::decode(body));
             }
             return;
         }

@@ -180,8 +180,7 @@ class task_runner
                                        has_target ? resolve_code(target) : 0};
                 found = m_cache.emplace(std::string(code), resolved).first;
             }
-            wire_reader args(in.substr(12 + code_size));
-            found->second.entry(found->second.target, args.archive(), out);
+            found->second.entry(found->second.target, in.substr(12 + code_size), out);
         }
         catch (...)
         {

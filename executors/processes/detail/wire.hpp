@@ -15,7 +15,9 @@
 #include <cstring>
 #include <istream>
 #include <new>
+#include <optional>
 #include <ostream>
+#include <stdexcept>
 #include <streambuf>
 #include <string>
 #include <string_view>
@@ -92,6 +94,62 @@ class wire_reader
     cereal::BinaryInputArchive m_archive;
 };
 
+/// A wire_writer made on first use: a message of trivially copyable values only is written with
+/// plain appends and never builds the stream. Appends to the string and writes through the
+/// archive may interleave (string_sink keeps no buffer).
+class lazy_wire_writer
+{
+  public:
+    explicit lazy_wire_writer(std::string& out) noexcept : m_out(out) {}
+    std::string& bytes() noexcept { return m_out; }
+    cereal::BinaryOutputArchive& archive()
+    {
+        if (!m_writer)
+        {
+            m_writer.emplace(m_out);
+        }
+        return m_writer->archive();
+    }
+
+  private:
+    std::string& m_out;
+    std::optional<wire_writer> m_writer;
+};
+
+/// Reads trivially copyable values straight out of a byte range, as save_value wrote them.
+class raw_reader
+{
+  public:
+    explicit raw_reader(std::string_view bytes) noexcept : m_bytes(bytes) {}
+
+    template <class T>
+    T take()
+    {
+        static_assert(bytewise_shippable<T>);
+        if (m_bytes.size() < sizeof(T))
+        {
+            throw std::length_error("weft: a message ended before its values");
+        }
+        alignas(T) std::byte storage[sizeof(T)];
+        std::memcpy(storage, m_bytes.data(), sizeof(T));
+        m_bytes.remove_prefix(sizeof(T));
+        return *std::launder(reinterpret_cast<T*>(storage));
+    }
+    /// What has not been read.
+    [[nodiscard]] std::string_view rest() const noexcept { return m_bytes; }
+
+  private:
+    std::string_view m_bytes;
+};
+
+/// Appends a trivially copyable value's bytes, exactly as save_value does.
+template <class T>
+void append_raw(std::string& out, const T& value)
+{
+    static_assert(bytewise_shippable<T>);
+    out.append(reinterpret_cast<const char*>(&value), sizeof value);
+}
+
 template <class T>
 void save_value(cereal::BinaryOutputArchive& archive, const T& value)
 {
@@ -108,6 +166,20 @@ void save_value(cereal::BinaryOutputArchive& archive, const T& value)
     else
     {
         archive(value);
+    }
+}
+
+/// Writes `value` the way load_value<T> reads it: plain bytes for trivially copyable types.
+template <class T>
+void save_value(lazy_wire_writer& writer, const T& value)
+{
+    if constexpr (bytewise_shippable<T>)
+    {
+        append_raw(writer.bytes(), value);
+    }
+    else
+    {
+        save_value(writer.archive(), value);
     }
 }
 
