@@ -4,6 +4,8 @@
 //   floor-sleep  a shared futex word bounced between two processes, each side sleeping in
 //                FUTEX_WAIT: the cost of one wake-up each way (FLOORS.md: ~100-240 µs here)
 //   floor-spin   the same with both sides spinning: the memory round trip
+//   floor-cold   floor-sleep with the cold round trip's 2 ms pauses: both sides sleep long
+//                enough for their CPUs to go idle, which makes each wake-up dearer in a VM
 //   cold         submit(trivial).result() with 2 ms pauses between calls, so the worker and
 //                the pool's collector have gone to sleep
 //   warm         submit(trivial).result() back to back
@@ -54,8 +56,9 @@ void futex_wake(std::atomic<std::uint32_t>* word)
     ::syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
 }
 
-// The word counts turns: even is the parent's, odd the child's.
-double futex_floor(bool spin, int rounds)
+// The word counts turns: even is the parent's, odd the child's. `pause`: between rounds.
+double futex_floor(bool spin, int rounds,
+                   std::chrono::microseconds pause = std::chrono::microseconds(0))
 {
     void* shared = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     auto* word = new (shared) std::atomic<std::uint32_t>(0);
@@ -88,6 +91,10 @@ double futex_floor(bool spin, int rounds)
     std::vector<double> samples;
     for (std::uint32_t i = 0; i < static_cast<std::uint32_t>(rounds); ++i)
     {
+        if (pause.count() > 0)
+        {
+            std::this_thread::sleep_for(pause);
+        }
         const auto start = bench::now_ns();
         word->store(2 * i + 1);
         futex_wake(word);
@@ -108,6 +115,7 @@ int main(int argc, char** argv)
     std::printf("process_pool: round trips in us (median), throughput in tasks/s\n");
     std::printf("floor-sleep %8.1f us\n", futex_floor(false, 2000));
     std::printf("floor-spin  %8.2f us\n", futex_floor(true, 20000));
+    std::printf("floor-cold  %8.1f us\n", futex_floor(false, 200, std::chrono::milliseconds(2)));
     for (const auto method :
          {weft::start_method::fork, weft::start_method::spawn, weft::start_method::forkserver})
     {

@@ -131,7 +131,25 @@ void future_state_base::run_callbacks(
     }
 }
 
+bool future_state_base::help_wait(deadline /*until*/) const noexcept
+{
+    return false;
+}
+
 bool future_state_base::wait(deadline until) const noexcept
+{
+    if (done())
+    {
+        return true;
+    }
+    if (help_wait(until))
+    {
+        return done();
+    }
+    return block(until);
+}
+
+bool future_state_base::block(deadline until) const noexcept
 {
     auto spin = g_wait_spin;
     if (until)

@@ -113,6 +113,15 @@ class future_state_base : public std::enable_shared_from_this<future_state_base>
         run_callbacks(callbacks);
     }
 
+    /// How a producer that can make progress on the waiting thread takes part in wait(): it
+    /// waits until done or `until` passes and returns true, or returns false and wait()
+    /// blocks as usual. The process pool overrides it (its waiters collect results
+    /// themselves); the default, for everything else, costs one call on wait()'s slow path.
+    virtual bool help_wait(deadline until) const noexcept;
+
+    /// wait() without help_wait: spin, then sleep on the state's own futex.
+    bool block(deadline until) const noexcept;
+
   private:
     static constexpr std::uint32_t status_mask = 3;
     static constexpr std::uint32_t sleepers_bit = 4; // a thread sleeps on m_word in wait()

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <new>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdexcept>
 #include <string>
@@ -111,6 +112,12 @@ const std::chrono::nanoseconds g_collector_spin = std::thread::hardware_concurre
                                                       ? std::chrono::microseconds(50)
                                                       : std::chrono::nanoseconds(0);
 
+// A thread waiting in result() spins this long on its call's channel before it sleeps (the
+// price of one cross-CPU wake-up). Never on one CPU.
+const std::chrono::nanoseconds g_waiter_spin = std::thread::hardware_concurrency() > 1
+                                                   ? std::chrono::microseconds(50)
+                                                   : std::chrono::nanoseconds(0);
+
 // Tasks written ahead into one worker's ring. Many keep a worker of short tasks busy while
 // the collector sleeps or refills it; few keep long tasks from queueing behind one worker
 // while another idles (a task in a ring is not taken back unless its worker dies). So: few
@@ -166,6 +173,10 @@ struct worker_slot
     std::chrono::steady_clock::time_point last_outcome{};
     bool busy_since_last = false;
     std::chrono::nanoseconds task_time{std::chrono::microseconds(200)};
+    // Waiters registered on this channel, and drainers about to ring it: while any, the slot
+    // (and so the mapping they read without the lock) outlives its worker in m_retired.
+    int pins = 0;
+    bool retired = false;
 
     [[nodiscard]] std::size_t ahead() const noexcept
     {
@@ -319,7 +330,182 @@ class pool_core
         ring_pool_bell();
     }
 
+    // --- Waiters -----------------------------------------------------------------------------
+    //
+    // A thread blocked in result() on a call that a worker holds collects the pool's results
+    // itself instead of waiting for the collector thread to do it and wake it: otherwise a
+    // round trip crosses three threads on two CPUs and pays a third wake-up (FLOORS.md: ~50 µs
+    // each on the 2-core VM) even back to back. It drains every channel under m_mutex and
+    // completes what it finds (callbacks included) with no registration held, then registers
+    // on its call's channel (waiters, pins), spins, and sleeps on waiter_bell, which the worker
+    // rings directly (pool_worker.cpp, notify_results). Invariants, all under m_mutex:
+    //   - a registered waiter drains every channel after it unregisters, so a result that the
+    //     worker announced only to it is never left behind;
+    //   - the collector leaves a channel with a registered waiter alone (no race for results,
+    //     no third thread on the CPUs);
+    //   - whoever takes results from a channel with a registered waiter, or buries its worker,
+    //     rings waiter_bell afterwards; a waiter sleeps only if the bell still holds the value
+    //     read when it registered.
+    bool help(const pool_call_base& call, const future_state_base& state,
+              future_state_base::deadline until) noexcept
+    {
+        m_helpers.fetch_add(1, std::memory_order_relaxed);
+        struct leave
+        {
+            std::atomic<int>& helpers;
+            ~leave() { helpers.fetch_sub(1, std::memory_order_relaxed); }
+        } guard{m_helpers};
+        std::vector<completion> done;
+        std::vector<worker_slot*> pinned;
+        worker_slot* slot = nullptr;
+        for (;;)
+        {
+            {
+                std::lock_guard lock(m_mutex);
+                if (slot != nullptr)
+                {
+                    slot->channel.header().waiters.fetch_sub(1, std::memory_order_seq_cst);
+                    unpin(*slot);
+                    slot = nullptr;
+                }
+                if (m_starting > 0)
+                {
+                    // The collector is starting a replacement for a dead worker: until it is
+                    // in, outcomes are the collector's to deliver, as they have always been
+                    // (it drains every channel once it is back), so that the pool is at its
+                    // size again when they arrive and the dead worker's calls wait for it.
+                    return false;
+                }
+                drain(done, pinned);
+            }
+            finish(done);
+            ring_pinned(pinned);
+            if (state.done() || (until && std::chrono::steady_clock::now() >= *until))
+            {
+                return true;
+            }
+            std::uint32_t bell = 0;
+            {
+                std::lock_guard lock(m_mutex);
+                slot = m_starting == 0 ? slot_of(call) : nullptr;
+                if (slot == nullptr)
+                {
+                    return false; // not sent yet, or being completed by another thread
+                }
+                ++slot->pins;
+                shm_channel_header& header = slot->channel.header();
+                header.waiters.fetch_add(1, std::memory_order_seq_cst);
+                bell = header.waiter_bell.load(std::memory_order_seq_cst);
+            }
+            wait_registered(*slot, state, bell, until);
+        }
+    }
+
   private:
+    // With m_mutex held: what the collector's loop does, for every channel.
+    void drain(std::vector<completion>& done, std::vector<worker_slot*>& pinned)
+    {
+        for (auto& w : m_workers)
+        {
+            const std::size_t before = done.size();
+            (void)receive(*w, done);
+            (void)pump(*w);
+            if (done.size() != before &&
+                w->channel.header().waiters.load(std::memory_order_relaxed) != 0)
+            {
+                ++w->pins;
+                pinned.push_back(w.get());
+            }
+        }
+        dispatch();
+        if (m_shutdown && m_pending.empty() && !any_assigned())
+        {
+            ring_pool_bell(); // the collector sends the stop messages
+        }
+    }
+
+    // After completing results taken from channels that other waiters are registered on.
+    void ring_pinned(std::vector<worker_slot*>& pinned) noexcept
+    {
+        if (pinned.empty())
+        {
+            return;
+        }
+        std::lock_guard lock(m_mutex);
+        for (worker_slot* w : pinned)
+        {
+            shm_channel_header& header = w->channel.header();
+            header.waiter_bell.fetch_add(1, std::memory_order_seq_cst);
+            if (header.waiter_sleepers.load(std::memory_order_seq_cst) != 0)
+            {
+                shared_futex_wake(header.waiter_bell);
+            }
+            unpin(*w);
+        }
+        pinned.clear();
+    }
+
+    // With m_mutex held.
+    void unpin(worker_slot& w)
+    {
+        if (--w.pins == 0 && w.retired)
+        {
+            std::erase_if(m_retired, [&w](const auto& r) { return r.get() == &w; });
+        }
+    }
+
+    // With m_mutex held: the live worker whose queue holds `call`.
+    worker_slot* slot_of(const pool_call_base& call) const noexcept
+    {
+        for (const auto& w : m_workers)
+        {
+            for (const auto& a : w->assigned)
+            {
+                if (a.get() == &call)
+                {
+                    return w.get();
+                }
+            }
+        }
+        return nullptr;
+    }
+
+    // Registered on `w` (so its mapping stays): spins about the price of a wake-up, then sleeps
+    // on the bell until there is something to collect or pump, or the bell moved.
+    static void wait_registered(worker_slot& w, const future_state_base& state, std::uint32_t bell,
+                                future_state_base::deadline until) noexcept
+    {
+        shm_channel_header& header = w.channel.header();
+        auto ready = [&]
+        {
+            return state.done() || shm_channel::readable(header.results) > 0 ||
+                   (header.tasks_blocked.load(std::memory_order_seq_cst) != 0 &&
+                    w.channel.writable(header.tasks) > 0) ||
+                   header.waiter_bell.load(std::memory_order_seq_cst) != bell;
+        };
+        const int cpu = ::sched_getcpu();
+        header.waiter_cpu.store(cpu, std::memory_order_relaxed);
+        auto spin = header.worker_cpu.load(std::memory_order_relaxed) == cpu
+                        ? std::chrono::nanoseconds(0)
+                        : g_waiter_spin;
+        if (until)
+        {
+            spin = std::min(spin, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                      *until - std::chrono::steady_clock::now()));
+        }
+        if (spin_for(ready, spin))
+        {
+            return;
+        }
+        // Counted before the last look, which the worker's publish-then-count mirrors.
+        header.waiter_sleepers.fetch_add(1, std::memory_order_seq_cst);
+        if (!ready())
+        {
+            (void)shared_futex_wait_until(header.waiter_bell, bell, until);
+        }
+        header.waiter_sleepers.fetch_sub(1, std::memory_order_seq_cst);
+    }
+
     // --- Workers -----------------------------------------------------------------------------
 
     std::unique_ptr<worker_slot> start_worker()
@@ -425,10 +611,21 @@ class pool_core
             w.partial += put;
             if (w.partial < message.size())
             {
-                break; // the ring is full: the worker's notify_pool brings us back
+                // The ring is full: the worker announces the room it makes (notify_room) once
+                // it sees the flag; room made before that is found by checking again.
+                header.tasks_blocked.store(1, std::memory_order_seq_cst);
+                if (w.channel.writable(header.tasks) == 0)
+                {
+                    break;
+                }
+                continue;
             }
             ++w.written;
             w.partial = 0;
+        }
+        if (w.written == w.assigned.size())
+        {
+            header.tasks_blocked.store(0, std::memory_order_relaxed);
         }
         if (moved)
         {
@@ -584,6 +781,16 @@ class pool_core
         }
         w.assigned.clear();
         (void)planned;
+        // Waiters registered here sleep on this channel: they look again and find their call
+        // failed, or back in the queue (they then block on the future).
+        shm_channel_header& header = w.channel.header();
+        header.waiter_bell.fetch_add(1, std::memory_order_seq_cst);
+        shared_futex_wake(header.waiter_bell);
+        if (w.pins > 0)
+        {
+            w.retired = true;
+            m_retired.push_back(std::move(m_workers[index]));
+        }
         m_workers.erase(m_workers.begin() + static_cast<std::ptrdiff_t>(index));
         if (m_deaths_in_a_row >= g_crash_loop_limit && !m_broken)
         {
@@ -683,7 +890,11 @@ class pool_core
                 std::lock_guard lock(m_mutex);
                 for (auto& w : m_workers)
                 {
-                    progress = receive(*w, done) || progress;
+                    // A registered waiter takes this channel's results (see "Waiters").
+                    if (w->channel.header().waiters.load(std::memory_order_relaxed) == 0)
+                    {
+                        progress = receive(*w, done) || progress;
+                    }
                     progress = pump(*w) || progress;
                 }
                 dispatch();
@@ -710,10 +921,13 @@ class pool_core
                 last_progress = now;
                 continue;
             }
-            // Spinning also right after the last outcome, with nothing out: a caller that
-            // submits again at once (a loop of submit().result()) is answered without waking
-            // this thread through the eventfd.
-            if (now - last_progress < g_collector_spin)
+            // Spinning also right after the last outcome, with nothing out: a future nobody
+            // blocks on (a callback, co_await) that is submitted again at once is answered
+            // without waking this thread through the eventfd. Not while a thread waits in
+            // result(): it collects itself, and on two CPUs a third spinner would take its CPU
+            // or the worker's.
+            if (now - last_progress < g_collector_spin &&
+                m_helpers.load(std::memory_order_relaxed) == 0)
             {
                 cpu_relax();
                 continue;
@@ -739,8 +953,11 @@ class pool_core
                 shm_channel_header& header = w->channel.header();
                 header.pool_sleeping.store(1, std::memory_order_seq_cst);
                 // Checked after the flag: a result published before the worker could see the
-                // flag is found here instead.
-                ready = ready || shm_channel::readable(header.results) > 0 ||
+                // flag is found here instead, unless a registered waiter takes it: it drains
+                // the channel after it unregisters (m_mutex held here, so it has not yet).
+                ready = ready ||
+                        (shm_channel::readable(header.results) > 0 &&
+                         header.waiters.load(std::memory_order_seq_cst) == 0) ||
                         (w->written < w->assigned.size() && w->channel.writable(header.tasks) > 0);
                 polled.push_back(pollfd{w->child.pidfd.get(), POLLIN, 0});
             }
@@ -796,8 +1013,10 @@ class pool_core
                     }
                 }
             }
+            m_starting += replacements;
         }
-        finish(done);
+        // The outcomes (the dead worker's failed call among them) are delivered once the
+        // replacement is in: whoever sees that failure finds the pool at its size again.
         // Outside the lock: starting a process takes milliseconds and submit() must not wait.
         for (int i = 0; i < replacements; ++i)
         {
@@ -806,11 +1025,13 @@ class pool_core
                 auto slot = start_worker();
                 std::lock_guard lock(m_mutex);
                 m_workers.push_back(std::move(slot));
+                --m_starting;
                 dispatch();
             }
             catch (const std::exception& e)
             {
                 std::lock_guard lock(m_mutex);
+                --m_starting;
                 if (m_workers.empty())
                 {
                     break_pool(std::string("no worker could be started: ") + e.what());
@@ -844,10 +1065,22 @@ class pool_core
     int m_deaths_in_a_row = 0;
     std::deque<std::chrono::steady_clock::time_point> m_deaths; // within the restart window
     int m_started_workers = 0;
+    int m_starting = 0; // replacements the collector is starting
+
+    // Slots of dead workers that waiters still reference (worker_slot::pins).
+    std::vector<std::unique_ptr<worker_slot>> m_retired;
+    // Threads inside help(): the collector does not spin meanwhile.
+    std::atomic<int> m_helpers{0};
 
     std::mutex m_join_mutex;
     std::thread m_collector;
 };
+
+bool pool_help_wait(pool_core& pool, const pool_call_base& call, const future_state_base& state,
+                    future_state_base::deadline until) noexcept
+{
+    return pool.help(call, state, until);
+}
 
 } // namespace detail
 
@@ -869,10 +1102,15 @@ process_pool_executor::process_pool_executor(options opts)
     {
         throw std::invalid_argument("weft: restart_limit needs deaths >= 0 and a positive window");
     }
-    m_core = std::make_unique<detail::pool_core>(opts);
+    m_core = std::make_shared<detail::pool_core>(opts);
 }
 
-process_pool_executor::~process_pool_executor() = default;
+// Futures keep the pool's core alive (pool_call_base::pool), so its destructor may run much
+// later: shutting down is this destructor's job.
+process_pool_executor::~process_pool_executor()
+{
+    m_core->shutdown(true, false);
+}
 
 void process_pool_executor::shutdown(bool wait, bool cancel_futures)
 {
@@ -915,6 +1153,7 @@ std::uint64_t process_pool_executor::next_task_id() noexcept
 
 void process_pool_executor::enqueue(std::shared_ptr<detail::pool_call_base> call)
 {
+    call->pool = m_core;
     m_core->enqueue(std::move(call));
 }
 

@@ -262,7 +262,7 @@ class process_pool_executor
     std::uint64_t next_task_id() noexcept;
     void enqueue(std::shared_ptr<detail::pool_call_base> call);
 
-    std::unique_ptr<detail::pool_core> m_core;
+    std::shared_ptr<detail::pool_core> m_core;
 };
 
 } // namespace weft

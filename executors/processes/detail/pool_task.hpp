@@ -242,12 +242,25 @@ void encode_pool_task(std::string& out, std::uint64_t id, const F& fn, const As&
 /// message constructor as themselves, anything else as weft::remote_error.
 [[nodiscard]] std::exception_ptr decode_remote_exception(std::string_view body) noexcept;
 
+class pool_core;
+class pool_call_base;
+
+/// A thread blocked in result() on `call` collects the pool's results itself until `state`
+/// is done or `until` passes (true), or returns false when it cannot help (the call is not on
+/// a worker yet): it then blocks on the state as usual.
+[[nodiscard]] bool pool_help_wait(pool_core& pool, const pool_call_base& call,
+                                  const future_state_base& state,
+                                  future_state_base::deadline until) noexcept;
+
 /// The pool's side of a submitted task. The pool's queues hold it; the caller's future holds
 /// the same object as its future_state (pool_call<R>), one allocation.
 class pool_call_base
 {
   public:
     std::uint64_t id = 0;
+    // Kept alive by every call, so that a waiter can enter the pool whatever happens to the
+    // executor meanwhile (the pool holds its queued calls: the cycle ends as each completes).
+    std::shared_ptr<pool_core> pool;
     std::string message;  // the encoded task, kept until the outcome arrives (a re-send needs it)
     bool running = false; // set_running_or_notify_cancel already succeeded
     int retries = 0;      // times re-sent after its worker died running it (max_retries)
@@ -339,6 +352,17 @@ class pool_call final : public future_state<typename pool_outcome<R>::value_type
         catch (...)
         {
         }
+    }
+
+  protected:
+    bool help_wait(future_state_base::deadline until) const noexcept override
+    {
+        if (pool != nullptr && pool_help_wait(*pool, *this, *this, until))
+        {
+            return true;
+        }
+        (void)this->block(until);
+        return true;
     }
 };
 

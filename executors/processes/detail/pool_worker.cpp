@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <sched.h>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -36,6 +37,13 @@ namespace
 const std::chrono::nanoseconds g_spin = std::thread::hardware_concurrency() > 1
                                             ? std::chrono::microseconds(50)
                                             : std::chrono::nanoseconds(0);
+
+// How long a worker holds back waking the sleeping collector for a result, in case a caller
+// on its way into result() takes it (notify_results). Short: a future nobody blocks on (a
+// callback, co_await) waits this much longer. Never on one CPU.
+const std::chrono::nanoseconds g_notify_grace = std::thread::hardware_concurrency() > 1
+                                                    ? std::chrono::microseconds(10)
+                                                    : std::chrono::nanoseconds(0);
 
 std::string demangled(const char* mangled)
 {
@@ -85,7 +93,10 @@ class worker
             {
                 to += got;
                 n -= got;
-                notify_pool(); // it may be waiting for room to send the rest
+                if (m_header.tasks_blocked.load(std::memory_order_seq_cst) != 0)
+                {
+                    notify_room(); // the pool waits for room to send the rest
+                }
                 continue;
             }
             wait_until([this] { return shm_channel::readable(m_header.tasks) > 0; });
@@ -102,7 +113,7 @@ class worker
             if (put > 0)
             {
                 bytes.remove_prefix(put);
-                notify_pool();
+                notify_results();
                 continue;
             }
             wait_until([this] { return m_channel.writable(m_header.results) > 0; });
@@ -117,7 +128,32 @@ class worker
     template <class Ready>
     void wait_until(Ready ready)
     {
-        if (spin_for(ready, g_spin))
+        const int cpu = ::sched_getcpu();
+        m_header.worker_cpu.store(cpu, std::memory_order_relaxed);
+        if (m_owe_collector)
+        {
+            // Off this CPU for a moment rather than spinning: the caller the result is for
+            // most likely waits for it (notify_results).
+            const std::uint32_t bell = m_header.worker_bell.load(std::memory_order_seq_cst);
+            m_header.worker_sleeping.store(1, std::memory_order_seq_cst);
+            if (!ready())
+            {
+                (void)shared_futex_wait_until(m_header.worker_bell, bell,
+                                              std::chrono::steady_clock::now() + g_notify_grace);
+            }
+            m_header.worker_sleeping.store(0, std::memory_order_seq_cst);
+            settle();
+            if (ready())
+            {
+                return;
+            }
+        }
+        // No spin next to the waiter's CPU (shm_channel_header::worker_cpu), nor after waking
+        // a sleeping waiter: it needs a wake-up before it can submit again, and the scheduler
+        // may well wake it on this CPU.
+        const bool spin =
+            !m_woke_waiter && m_header.waiter_cpu.load(std::memory_order_relaxed) != cpu;
+        if (spin_for(ready, spin ? g_spin : std::chrono::nanoseconds(0)))
         {
             return;
         }
@@ -130,9 +166,97 @@ class worker
         m_header.worker_sleeping.store(0, std::memory_order_seq_cst);
     }
 
+    // After publishing result bytes. A thread of the pool registered in `waiters` collects
+    // them itself: it sees them while it spins, or sleeps on waiter_bell after counting
+    // itself in waiter_sleepers and checking the ring (the head store in write_some and these
+    // loads are seq_cst, so one side sees the other). Otherwise the collector thread, if it
+    // sleeps; but first, briefly, give a caller that is on its way into result() the chance
+    // to register or take the result: waking the collector costs a wake-up (~50 µs on the
+    // 2-core VM) and a third runnable thread on two CPUs.
+    void notify_results() noexcept
+    {
+        m_woke_waiter = false;
+        m_owe_collector = false; // this decision covers every byte in the ring
+        if (ring_waiters())
+        {
+            return;
+        }
+        if (m_header.pool_sleeping.load(std::memory_order_seq_cst) == 0)
+        {
+            return;
+        }
+        if (m_header.waiter_cpu.load(std::memory_order_relaxed) == ::sched_getcpu())
+        {
+            // The caller last waited on this CPU: this worker probably preempted it on its way
+            // into result(), and spinning would only keep it out. Decided once this worker
+            // has slept briefly or starts its next task (settle).
+            m_owe_collector = true;
+            return;
+        }
+        if (spin_for(
+                [this]
+                {
+                    return m_header.waiters.load(std::memory_order_seq_cst) != 0 ||
+                           shm_channel::readable(m_header.results) == 0 ||
+                           shm_channel::readable(m_header.tasks) != 0;
+                },
+                g_notify_grace) &&
+            (m_header.waiters.load(std::memory_order_seq_cst) != 0 ||
+             shm_channel::readable(m_header.results) == 0))
+        {
+            // A waiter that registered after the head store checks the ring before it
+            // sleeps; a result already taken needs nobody.
+            return;
+        }
+        wake_collector();
+    }
+
+  public:
+    // Pays a deferred notify_results: the collector, unless a waiter registered (it checks
+    // the ring after registering) or the result was taken.
+    void settle() noexcept
+    {
+        if (!m_owe_collector)
+        {
+            return;
+        }
+        m_owe_collector = false;
+        if (m_header.waiters.load(std::memory_order_seq_cst) == 0 &&
+            shm_channel::readable(m_header.results) != 0)
+        {
+            wake_collector();
+        }
+    }
+
+  private:
+    // After reading task bytes the pool was blocked on.
+    void notify_room() noexcept
+    {
+        if (!ring_waiters())
+        {
+            wake_collector();
+        }
+    }
+
+    // True when a waiter is registered (and woken if it sleeps): it pumps and collects.
+    bool ring_waiters() noexcept
+    {
+        if (m_header.waiters.load(std::memory_order_seq_cst) == 0)
+        {
+            return false;
+        }
+        if (m_header.waiter_sleepers.load(std::memory_order_seq_cst) != 0)
+        {
+            m_header.waiter_bell.fetch_add(1, std::memory_order_seq_cst);
+            shared_futex_wake(m_header.waiter_bell);
+            m_woke_waiter = true;
+        }
+        return true;
+    }
+
     // The pool's collector sleeps in poll() only after setting pool_sleeping: one write to
     // its eventfd wakes it; the exchange keeps a burst of results to one write.
-    void notify_pool() noexcept
+    void wake_collector() noexcept
     {
         if (m_header.pool_sleeping.load(std::memory_order_seq_cst) != 0 &&
             m_header.pool_sleeping.exchange(0, std::memory_order_seq_cst) != 0)
@@ -145,6 +269,8 @@ class worker
     shm_channel m_channel;
     shm_channel_header& m_header;
     int m_pool_bell;
+    bool m_woke_waiter = false;   // the last result woke a sleeping waiter
+    bool m_owe_collector = false; // notify_results deferred its decision
 };
 
 struct resolved_code
@@ -274,7 +400,9 @@ void run_pool_worker(int channel_fd, int pool_bell_fd, const pool_worker_config&
         {
             return; // stop
         }
+        self.settle();
         self.header().started.store(id, std::memory_order_seq_cst);
+        self.header().worker_cpu.store(::sched_getcpu(), std::memory_order_relaxed);
         runner.run(in, out);
         self.write_all(out);
         if (memory && memory->bytes() > config.max_memory)

@@ -11,11 +11,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <ctime>
 #include <new>
+#include <optional>
 #include <unistd.h>
 
 #include <linux/futex.h>
@@ -51,6 +54,24 @@ struct shm_channel_header
     // The pool's collector sets this before it sleeps in poll(); a worker that publishes a
     // result (or makes room for tasks) then writes the pool's eventfd, once.
     alignas(64) std::atomic<std::uint32_t> pool_sleeping{0};
+    // Set by the pool while task bytes wait for room in a full ring: only then does the worker
+    // announce the room it makes by reading (an announcement per task would wake the pool for
+    // nothing on every round trip).
+    std::atomic<std::uint32_t> tasks_blocked{0};
+    // Threads of the pool blocked in result() on a call this worker holds register here and
+    // collect its results themselves (process_pool_executor.cpp, "Waiters"): while any is
+    // registered the worker leaves the collector thread asleep and, when one sleeps on
+    // `waiter_bell` (counted in `waiter_sleepers`), rings that futex instead, so that a cold
+    // round trip is two wake-ups (caller -> worker -> caller), not three.
+    alignas(64) std::atomic<std::uint32_t> waiters{0};
+    std::atomic<std::uint32_t> waiter_sleepers{0};
+    std::atomic<std::uint32_t> waiter_bell{0};
+    // The CPUs the worker and the last registered waiter last ran on (-1: unknown). Two sides
+    // on one CPU must not spin waiting for each other (FLOORS.md: pure loss; each spin then
+    // costs its whole budget before the other side runs), so each skips its spin when the
+    // other was last seen on its own CPU. A hint: either may have moved since.
+    std::atomic<std::int32_t> waiter_cpu{-1};
+    alignas(64) std::atomic<std::int32_t> worker_cpu{-1};
     // The id of the task the worker is running (0: none yet). When the worker dies, the task
     // with this id is the one it held; the tasks queued behind it never started and are sent
     // to another worker.
@@ -200,6 +221,31 @@ inline void shared_futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t ex
 {
     ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT, expected, nullptr,
               nullptr, 0);
+}
+/// As above, until `deadline` on the steady clock (none: no limit); false once it passed.
+inline bool
+shared_futex_wait_until(std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                        std::optional<std::chrono::steady_clock::time_point> deadline) noexcept
+{
+    timespec ts{};
+    timespec* tsp = nullptr;
+    if (deadline)
+    {
+        // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time, steady_clock's clock.
+        const auto since_epoch = deadline->time_since_epoch();
+        if (since_epoch.count() < 0)
+        {
+            return false;
+        }
+        const auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+        ts.tv_sec = static_cast<time_t>(secs.count());
+        ts.tv_nsec = static_cast<long>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch - secs).count());
+        tsp = &ts;
+    }
+    const long rc = ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_BITSET,
+                              expected, tsp, nullptr, FUTEX_BITSET_MATCH_ANY);
+    return !(rc == -1 && errno == ETIMEDOUT);
 }
 inline void shared_futex_wake(std::atomic<std::uint32_t>& word) noexcept
 {
