@@ -120,11 +120,15 @@ const std::chrono::nanoseconds g_waiter_spin = std::thread::hardware_concurrency
 
 // Tasks written ahead into one worker's ring. Many keep a worker of short tasks busy while
 // the collector sleeps or refills it; few keep long tasks from queueing behind one worker
-// while another idles (a task in a ring is not taken back unless its worker dies). So: few
-// until the worker's tasks are seen to be short.
-constexpr std::size_t g_ahead_long = 2;
+// while another idles (a task in a ring is not taken back unless its worker dies). So: one
+// until a task was timed, many once they are seen to be short, one when they are long enough
+// that a round trip between two of them costs little.
+constexpr std::size_t g_ahead_unknown = 1;
+constexpr std::size_t g_ahead_long = 1;
+constexpr std::size_t g_ahead_medium = 2;
 constexpr std::size_t g_ahead_short = 64;
 constexpr std::chrono::nanoseconds g_short_task = std::chrono::microseconds(100);
+constexpr std::chrono::nanoseconds g_long_task = std::chrono::milliseconds(2);
 
 // A worker that dies this many times in a row before running anything breaks the pool.
 constexpr int g_crash_loop_limit = 3;
@@ -169,10 +173,11 @@ struct worker_slot
     bool stop_sent = false;     // the stop message is in the ring
     bool killed = false;        // terminate() killed it: what it still sends is dropped
     bool ran_something = false; // at least one outcome came back
-    // Time between outcomes while the worker had more queued: its recent time per task.
+    // Its recent time per task: from when the worker could start a task (sent, or the outcome
+    // before it) to its outcome, a moving average.
     std::chrono::steady_clock::time_point last_outcome{};
-    bool busy_since_last = false;
-    std::chrono::nanoseconds task_time{std::chrono::microseconds(200)};
+    bool timed = false;
+    std::chrono::nanoseconds task_time{0};
     // Waiters registered on this channel, and drainers about to ring it: while any, the slot
     // (and so the mapping they read without the lock) outlives its worker in m_retired.
     int pins = 0;
@@ -180,7 +185,15 @@ struct worker_slot
 
     [[nodiscard]] std::size_t ahead() const noexcept
     {
-        return task_time < g_short_task ? g_ahead_short : g_ahead_long;
+        if (!timed)
+        {
+            return g_ahead_unknown;
+        }
+        if (task_time < g_short_task)
+        {
+            return g_ahead_short;
+        }
+        return task_time < g_long_task ? g_ahead_medium : g_ahead_long;
     }
 };
 
@@ -582,6 +595,7 @@ class pool_core
                 }
                 call->running = true;
             }
+            call->sent_at = std::chrono::steady_clock::now();
             best->assigned.push_back(std::move(call));
             ++best->sent;
             any = true;
@@ -703,12 +717,11 @@ class pool_core
             w.assigned.pop_front();
             --w.written;
             w.ran_something = true;
-            if (w.busy_since_last)
-            {
-                w.task_time = (4 * w.task_time + (now - w.last_outcome)) / 5;
-            }
+            const auto took = now - std::max(c.call->sent_at, w.last_outcome);
+            w.task_time = w.timed ? (4 * w.task_time + took) / 5
+                                  : std::chrono::duration_cast<std::chrono::nanoseconds>(took);
+            w.timed = true;
             w.last_outcome = now;
-            w.busy_since_last = w.written > 0;
             m_deaths_in_a_row = 0;
             done.push_back(std::move(c));
         }

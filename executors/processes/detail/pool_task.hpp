@@ -13,6 +13,7 @@
 // bytes are computed once per trampoline and target and the worker caches what they resolve
 // to, so that a task costs no symbol lookup on either side.
 
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <exception>
@@ -264,6 +265,7 @@ class pool_call_base
     std::string message;  // the encoded task, kept until the outcome arrives (a re-send needs it)
     bool running = false; // set_running_or_notify_cancel already succeeded
     int retries = 0;      // times re-sent after its worker died running it (max_retries)
+    std::chrono::steady_clock::time_point sent_at{}; // handed to a worker (its task timing)
 
     /// set_running_or_notify_cancel: false when the caller cancelled it first.
     virtual bool start() noexcept = 0;

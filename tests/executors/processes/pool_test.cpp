@@ -199,6 +199,15 @@ BOOST_AUTO_TEST_CASE(imap_unordered_yields_fast_results_before_slow_ones)
         order.push_back(v);
     }
     BOOST_TEST(order == (std::vector<int>{1, 1500}), boost::test_tools::per_element());
+    // More tasks than workers: the short ones go to the free worker instead of queueing behind
+    // the slow one (a worker is sent one task ahead until its tasks were timed).
+    order.clear();
+    for (int v : p.imap_unordered(sleep_ms, std::vector<int>{1500, 1, 2, 3}))
+    {
+        order.push_back(v);
+    }
+    BOOST_REQUIRE(order.size() == 4U);
+    BOOST_TEST(order.back() == 1500);
 }
 
 BOOST_AUTO_TEST_CASE(apply_and_apply_async_with_callbacks)
