@@ -173,28 +173,12 @@ struct worker_slot
     bool stop_sent = false;     // the stop message is in the ring
     bool killed = false;        // terminate() killed it: what it still sends is dropped
     bool ran_something = false; // at least one outcome came back
-    // Its recent time per task: from when the worker could start a task (sent, or the outcome
-    // before it) to its outcome, a moving average.
-    std::chrono::steady_clock::time_point last_outcome{};
-    bool timed = false;
-    std::chrono::nanoseconds task_time{0};
+    std::chrono::steady_clock::time_point last_outcome{}; // for the pool's task timing
+
     // Waiters registered on this channel, and drainers about to ring it: while any, the slot
     // (and so the mapping they read without the lock) outlives its worker in m_retired.
     int pins = 0;
     bool retired = false;
-
-    [[nodiscard]] std::size_t ahead() const noexcept
-    {
-        if (!timed)
-        {
-            return g_ahead_unknown;
-        }
-        if (task_time < g_short_task)
-        {
-            return g_ahead_short;
-        }
-        return task_time < g_long_task ? g_ahead_medium : g_ahead_long;
-    }
 };
 
 struct completion
@@ -571,7 +555,7 @@ class pool_core
             worker_slot* best = nullptr;
             for (auto& w : m_workers)
             {
-                if (w->stop_sent || w->assigned.size() >= w->ahead() ||
+                if (w->stop_sent || w->assigned.size() >= ahead() ||
                     (m_max_tasks != 0 && w->sent >= m_max_tasks))
                 {
                     continue;
@@ -663,6 +647,23 @@ class pool_core
         }
     }
 
+    // Tasks to write ahead into a worker's ring, from the pool's recent time per task (from
+    // when a worker could start a task, sent or its previous outcome, to the task's outcome; a
+    // moving average over every worker, so that one long task among short ones makes the pool
+    // careful everywhere: the next task may land on any worker).
+    [[nodiscard]] std::size_t ahead() const noexcept
+    {
+        if (!m_timed)
+        {
+            return g_ahead_unknown;
+        }
+        if (m_task_time < g_short_task)
+        {
+            return g_ahead_short;
+        }
+        return m_task_time < g_long_task ? g_ahead_medium : g_ahead_long;
+    }
+
     // --- Receiving (m_mutex held) ------------------------------------------------------------
 
     // Moves the worker's result bytes into its inbox and whole results into `done`. True when
@@ -718,9 +719,9 @@ class pool_core
             --w.written;
             w.ran_something = true;
             const auto took = now - std::max(c.call->sent_at, w.last_outcome);
-            w.task_time = w.timed ? (4 * w.task_time + took) / 5
+            m_task_time = m_timed ? (4 * m_task_time + took) / 5
                                   : std::chrono::duration_cast<std::chrono::nanoseconds>(took);
-            w.timed = true;
+            m_timed = true;
             w.last_outcome = now;
             m_deaths_in_a_row = 0;
             done.push_back(std::move(c));
@@ -1076,6 +1077,8 @@ class pool_core
     bool m_broken = false;
     std::string m_broken_reason;
     int m_deaths_in_a_row = 0;
+    bool m_timed = false;                                       // m_task_time holds a measurement
+    std::chrono::nanoseconds m_task_time{};                     // see ahead()
     std::deque<std::chrono::steady_clock::time_point> m_deaths; // within the restart window
     int m_started_workers = 0;
     int m_starting = 0; // replacements the collector is starting
