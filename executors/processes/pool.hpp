@@ -250,10 +250,7 @@ class pool
     static auto collect(Range&& range)
     {
         std::vector<std::remove_cvref_t<decltype(*range.begin())>> values;
-        for (auto& v : range)
-        {
-            values.push_back(std::move(v));
-        }
+        range.append_all(values);
         return values;
     }
 

@@ -20,7 +20,8 @@ struct is_byte_vector : std::false_type
 };
 template <class T, class A>
 struct is_byte_vector<std::vector<T, A>>
-    : std::bool_constant<std::is_trivially_copyable_v<T> && !std::is_same_v<T, bool>>
+    : std::bool_constant<std::is_trivially_copyable_v<T> && std::is_copy_constructible_v<T> &&
+                         !std::is_same_v<T, bool>>
 {
 };
 template <class T>
@@ -41,8 +42,11 @@ concept pointer_like =
 
 /// Sent as its bytes: arithmetic types, enums and trivially copyable classes (a pointer member
 /// would arrive dangling: give such a type a cereal serialize() instead). Raw pointers never.
+/// Copyable too: GCC calls a class whose copies are deleted (one holding a std::mutex, say)
+/// trivially copyable, and its bytes must not be copied into another process either.
 template <class T>
-concept bytewise_shippable = std::is_trivially_copyable_v<T> && !detail::pointer_like<T> &&
+concept bytewise_shippable = std::is_trivially_copyable_v<T> && std::is_copy_constructible_v<T> &&
+                             !detail::pointer_like<T> &&
                              !std::is_array_v<T> && !std::is_reference_v<T>;
 
 /// A value weft can send to another process: bytewise_shippable, a vector of such (one copy of

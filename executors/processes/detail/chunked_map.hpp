@@ -139,6 +139,32 @@ class chunked_map_range
     }
     std::default_sentinel_t end() const noexcept { return {}; }
 
+    /// For the blocking maps: appends every value not yet yielded to `out`, a chunk at a time
+    /// (no per-value step); rethrows as advancing would.
+    void append_all(chunk_values& out)
+    {
+        m_started = true;
+        m_current.reset();
+        if (m_failed)
+        {
+            return;
+        }
+        do
+        {
+            if (out.empty() && m_at == 0)
+            {
+                out.swap(m_chunk);
+            }
+            else
+            {
+                out.insert(out.end(), std::make_move_iterator(m_chunk.begin() + m_at),
+                           std::make_move_iterator(m_chunk.end()));
+            }
+            m_chunk.clear();
+            m_at = 0;
+        } while (take_chunk());
+    }
+
     /// For map_async: submits every remaining chunk now and hands over their futures, in input
     /// order; the range yields nothing afterwards. Rethrows a refused submit.
     std::vector<chunk_future> submit_all()
@@ -242,15 +268,16 @@ class chunked_map_range
     void advance()
     {
         m_current.reset();
-        if (m_failed)
+        if (m_failed || (m_at == m_chunk.size() && !take_chunk()))
         {
             return;
         }
-        if (m_at < m_chunk.size())
-        {
-            m_current.emplace(std::move(m_chunk[m_at++]));
-            return;
-        }
+        m_current.emplace(std::move(m_chunk[m_at++]));
+    }
+
+    // Waits for the next chunk's values into m_chunk; false at the end of the inputs.
+    bool take_chunk()
+    {
         refill();
         if (m_in_flight.empty())
         {
@@ -259,7 +286,7 @@ class chunked_map_range
                 m_failed = true;
                 std::rethrow_exception(m_submit_error);
             }
-            return;
+            return false;
         }
         chunk_future next = take_next();
         try
@@ -287,7 +314,7 @@ class chunked_map_range
         }
         m_at = 0;
         refill(); // the chunk just taken made room in the window
-        m_current.emplace(std::move(m_chunk[m_at++]));
+        return true;
     }
 
     // The next chunk to yield: the oldest, or the first to finish.
