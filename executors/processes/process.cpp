@@ -184,6 +184,7 @@ void process::start()
     }
     detail::check_can_start(state.method != weft::start_method::fork);
     detail::child_handle child;
+    detail::attachments attached; // the shared memory among the arguments, passed as descriptors
     switch (state.method)
     {
     case weft::start_method::fork:
@@ -192,11 +193,17 @@ void process::start()
             detail::fork_and_run([&state] { state.target->run_here(); }, state.name, state.daemon);
         break;
     case weft::start_method::spawn:
-        child = detail::spawn_payload(state.target->encode(state.name, state.daemon));
+    {
+        const std::string payload = state.target->encode(state.name, state.daemon, attached);
+        child = detail::spawn_payload(payload, attached.fds());
         break;
+    }
     case weft::start_method::forkserver:
-        child = detail::forkserver_payload(state.target->encode(state.name, state.daemon));
+    {
+        const std::string payload = state.target->encode(state.name, state.daemon, attached);
+        child = detail::forkserver_payload(payload, attached.fds());
         break;
+    }
     }
     state.pid = child.pid;
     state.pidfd = std::move(child.pidfd);

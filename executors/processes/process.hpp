@@ -29,7 +29,9 @@ class process_target
   public:
     virtual ~process_target() = default;
     virtual void run_here() = 0;
-    [[nodiscard]] virtual std::string encode(const std::string& name, bool daemon) const = 0;
+    /// The payload; the shared memory among the arguments goes into `attached`.
+    [[nodiscard]] virtual std::string encode(const std::string& name, bool daemon,
+                                             attachments& attached) const = 0;
 };
 
 template <class F, class... Args>
@@ -42,9 +44,10 @@ class process_target_of final : public process_target
     {
     }
     void run_here() override { std::apply(m_fn, std::move(m_args)); }
-    [[nodiscard]] std::string encode(const std::string& name, bool daemon) const override
+    [[nodiscard]] std::string encode(const std::string& name, bool daemon,
+                                     attachments& attached) const override
     {
-        return encode_call(m_fn, m_args, name, daemon);
+        return encode_call(m_fn, m_args, name, daemon, &attached);
     }
 
   private:

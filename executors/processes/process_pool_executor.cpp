@@ -25,6 +25,7 @@
 
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <system_error>
@@ -163,10 +164,12 @@ struct worker_slot
 {
     child_handle child;
     uring::owned_fd memfd;
+    uring::owned_fd socket; // carries the shared memory descriptors of tasks (attachments.hpp)
     shm_channel channel;
     std::deque<std::shared_ptr<pool_call_base>> assigned; // sent or being sent, in order
     std::size_t written = 0;    // calls at the front of `assigned` wholly in the ring
     std::size_t partial = 0;    // bytes of assigned[written] already in the ring
+    bool announced = false;     // assigned[written]'s descriptors went over `socket`
     std::string inbox;          // result bytes not yet a whole message
     std::size_t inbox_at = 0;   // where the unparsed part of `inbox` begins
     std::uint32_t sent = 0;     // calls ever assigned (max_tasks_per_child)
@@ -204,6 +207,7 @@ class pool_core
         m_config.max_tasks = m_max_tasks;
         m_config.max_memory = opts.max_memory_per_child;
         m_config.initializer = opts.initializer.message();
+        m_initializer_attached = opts.initializer.attached();
         if (!m_bell.valid())
         {
             throw std::system_error(errno, std::system_category(), "weft: eventfd");
@@ -313,6 +317,7 @@ class pool_core
                 w->assigned.clear();
                 w->written = 0;
                 w->partial = 0;
+                w->announced = false;
                 w->killed = true;
                 w->stop_sent = true; // nothing more is sent to it
                 ::syscall(SYS_pidfd_send_signal, w->child.pidfd.get(), SIGKILL, nullptr, 0);
@@ -514,16 +519,26 @@ class pool_core
             throw std::system_error(errno, std::system_category(), "weft: memfd_create");
         }
         slot->channel = shm_channel(slot->memfd.get(), true);
+        int pair[2] = {-1, -1};
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
+        {
+            throw std::system_error(errno, std::system_category(), "weft: socketpair");
+        }
+        slot->socket = uring::owned_fd(pair[0]);
+        const uring::owned_fd worker_end(pair[1]); // the worker's copy is all it needs
         const std::string name = "ProcessPoolWorker-" + std::to_string(++m_started_workers);
-        const int fds[2] = {slot->memfd.get(), m_bell.get()};
+        const int fds[3] = {slot->memfd.get(), m_bell.get(), worker_end.get()};
+        // Queued before the worker exists: it runs the initializer first thing.
+        announce(*slot, initializer_task_id, m_initializer_attached);
         switch (m_method)
         {
         case start_method::fork:
         {
             const int channel_fd = fds[0];
             const int bell_fd = fds[1];
-            slot->child = fork_and_run([channel_fd, bell_fd, config = m_config]
-                                       { run_pool_worker(channel_fd, bell_fd, config); },
+            const int socket_fd = fds[2];
+            slot->child = fork_and_run([channel_fd, bell_fd, socket_fd, config = m_config]
+                                       { run_pool_worker(channel_fd, bell_fd, socket_fd, config); },
                                        name, true);
             break;
         }
@@ -601,7 +616,14 @@ class pool_core
         shm_channel_header& header = w.channel.header();
         while (w.written < w.assigned.size())
         {
-            const std::string& message = w.assigned[w.written]->message;
+            pool_call_base& call = *w.assigned[w.written];
+            if (!w.announced)
+            {
+                // Before the first byte: the worker decodes the message only once it is whole.
+                announce(w, call.id, call.attached);
+                w.announced = true;
+            }
+            const std::string& message = call.message;
             const std::size_t put =
                 w.channel.write_some(header.tasks, w.channel.task_bytes(),
                                      message.data() + w.partial, message.size() - w.partial);
@@ -620,6 +642,7 @@ class pool_core
             }
             ++w.written;
             w.partial = 0;
+            w.announced = false;
         }
         if (w.written == w.assigned.size())
         {
@@ -630,6 +653,23 @@ class pool_core
             wake_worker(header);
         }
         return moved;
+    }
+
+    // Sends the descriptors of a message's shared memory to the worker ahead of the message.
+    // A worker that is gone cannot take them: its death fails or re-sends the call.
+    static void announce(worker_slot& w, std::uint64_t id, const attachments& attached) noexcept
+    {
+        if (attached.empty())
+        {
+            return;
+        }
+        try
+        {
+            send_attachments(w.socket.get(), id, attached);
+        }
+        catch (...)
+        {
+        }
     }
 
     void send_stop(worker_slot& w)
@@ -1068,7 +1108,8 @@ class pool_core
     const int m_max_retries;
     const process_pool_executor::death_limit m_restart_limit;
     pool_worker_config m_config;
-    uring::owned_fd m_bell; // the workers' (and shutdown's) way to wake the collector
+    attachments m_initializer_attached; // sent to every worker with the initializer
+    uring::owned_fd m_bell;             // the workers' (and shutdown's) way to wake the collector
 
     mutable std::mutex m_mutex; // everything below
     std::vector<std::unique_ptr<worker_slot>> m_workers;

@@ -101,8 +101,8 @@ class process_pool_executor
         using R = std::decay_t<std::invoke_result_t<fn_type, std::decay_t<Args>&&...>>;
         auto call = std::make_shared<detail::pool_call<R>>();
         call->id = next_task_id();
-        detail::encode_pool_task<fn_type, R, std::decay_t<Args>...>(call->message, call->id, fn,
-                                                                    args...);
+        detail::encode_pool_task<fn_type, R, std::decay_t<Args>...>(call->message, call->attached,
+                                                                    call->id, fn, args...);
         enqueue(call);
         return future<R>(std::shared_ptr<detail::future_state<R>>(std::move(call)));
     }
@@ -178,6 +178,7 @@ class process_pool_executor
 
         process_pool_executor* pool;
         Fn fn;
+        mutable detail::attachments attached; // of the chunk being built
 
         void begin(std::string& message) const
         {
@@ -186,6 +187,7 @@ class process_pool_executor
         template <class... Elements>
         void encode(detail::lazy_wire_writer& writer, const Elements&... elements) const
         {
+            detail::attachment_scope scope(attached);
             if constexpr (Spread)
             {
                 std::apply([&](const auto&... xs) { (detail::save_value<Args>(writer, xs), ...); },
@@ -201,6 +203,7 @@ class process_pool_executor
             auto call = std::make_shared<detail::pool_call<detail::chunk_of<R>>>();
             call->id = pool->next_task_id();
             call->message = std::move(message);
+            call->attached = std::exchange(attached, {});
             detail::seal_pool_task(call->message, call->id);
             pool->enqueue(call);
             return future<values>(std::shared_ptr<detail::future_state<values>>(std::move(call)));
@@ -225,7 +228,7 @@ class process_pool_executor
         static_assert(check_call<fn_type, std::decay_t<std::ranges::range_value_t<Rs>>...>());
         using ops = chunk_ops<fn_type, false, std::decay_t<std::ranges::range_value_t<Rs>>...>;
         return detail::chunked_map_range<ops, Rs...>(
-            ops{this, static_cast<fn_type>(fn)}, order, checked_chunksize(opts.chunksize),
+            ops{this, static_cast<fn_type>(fn), {}}, order, checked_chunksize(opts.chunksize),
             default_window(opts), deadline_of(opts), std::forward<Rs>(inputs)...);
     }
 
@@ -235,7 +238,7 @@ class process_pool_executor
         using fn_type = std::decay_t<F>;
         using ops = typename spread_ops<fn_type, std::decay_t<std::ranges::range_value_t<R>>>::type;
         return detail::chunked_map_range<ops, R>(
-            ops{this, static_cast<fn_type>(fn)}, order, checked_chunksize(opts.chunksize),
+            ops{this, static_cast<fn_type>(fn), {}}, order, checked_chunksize(opts.chunksize),
             default_window(opts), deadline_of(opts), std::forward<R>(input));
     }
 

@@ -33,6 +33,14 @@ struct is_std_array<std::array<T, N>> : std::true_type
 {
 };
 
+/// The tag of a constructor that makes an empty handle for cereal to load into, for types whose
+/// default constructor does real work (a shared_value's makes shared memory).
+struct unloaded_t
+{
+    explicit unloaded_t() = default;
+};
+inline constexpr unloaded_t unloaded{};
+
 // Non-owning views point into the sender's memory: they cannot arrive anywhere useful.
 template <class T>
 concept pointer_like =
@@ -59,7 +67,7 @@ concept shippable =
     (bytewise_shippable<T> || detail::is_byte_vector<T>::value ||
      (cereal::traits::is_output_serializable<T, cereal::BinaryOutputArchive>::value &&
       cereal::traits::is_input_serializable<T, cereal::BinaryInputArchive>::value &&
-      std::is_default_constructible_v<T>));
+      (std::is_default_constructible_v<T> || std::is_constructible_v<T, detail::unloaded_t>)));
 
 /// A target weft can run in another process without registration: a free function (by
 /// pointer; the child finds the same function in the same executable) or an empty,

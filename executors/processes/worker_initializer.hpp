@@ -40,15 +40,18 @@ class worker_initializer
             static_assert(detail::check_shippable_argument<R>());
         }
         detail::encode_pool_task<fn_type, R, std::decay_t<Args>...>(
-            m_message, detail::initializer_task_id, static_cast<fn_type>(fn), args...);
+            m_message, m_attached, detail::initializer_task_id, static_cast<fn_type>(fn), args...);
     }
 
     [[nodiscard]] bool empty() const noexcept { return m_message.empty(); }
     /// The encoded task message (for the pool).
     [[nodiscard]] const std::string& message() const noexcept { return m_message; }
+    /// The shared memory its arguments refer to (sent to every worker with it).
+    [[nodiscard]] const detail::attachments& attached() const noexcept { return m_attached; }
 
   private:
     std::string m_message;
+    detail::attachments m_attached;
 };
 
 } // namespace weft

@@ -36,6 +36,7 @@
 
 #include "executors/processes/detail/payload.hpp"
 #include "executors/processes/main_guard.hpp"
+#include "executors/shared/detail/attachments.hpp"
 #include "runtime/errors.hpp"
 
 extern char** environ; // NOLINT: POSIX
@@ -160,9 +161,11 @@ std::string read_all(int fd)
         target = header.has_target ? detail::resolve_code(header.target) : 0;
         g_process_name = header.name;
         g_daemon = header.daemon;
-        // The archive is positioned after the header: the trampoline reads the arguments.
+        // The archive is positioned after the header: the trampoline reads the arguments; the
+        // shared memory among them arrived as the inherited descriptors.
         try
         {
+            detail::attachment_inbox inbox(detail::inherited_fds());
             entry(target, reader.archive());
         }
         catch (...)

@@ -22,8 +22,9 @@ struct child_handle
     uring::owned_fd pidfd;
 };
 
-/// The most descriptors a child can be handed besides its payload.
-inline constexpr std::size_t max_extra_fds = 4;
+/// The most descriptors a child can be handed besides its payload (SCM_RIGHTS carries 253 at
+/// most, the payload's included).
+inline constexpr std::size_t max_extra_fds = 250;
 
 /// Runs /proc/self/exe with the original argv; the child's main_guard() runs `payload`.
 /// `extra_fds` are inherited by the child, which finds them with inherited_fds().

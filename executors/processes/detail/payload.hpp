@@ -3,6 +3,7 @@
 // offset, see code_address.hpp) followed by the target's arguments.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -13,6 +14,7 @@
 
 #include "executors/processes/detail/code_address.hpp"
 #include "executors/processes/detail/wire.hpp"
+#include "executors/shared/detail/attachments.hpp"
 
 namespace weft::detail
 {
@@ -55,11 +57,18 @@ void run_shipped(std::uintptr_t target, cereal::BinaryInputArchive& in)
     }
 }
 
-/// Encodes `fn(args...)` for a child that runs the same executable.
+/// Encodes `fn(args...)` for a child that runs the same executable. The shared memory among the
+/// arguments goes into `attached` (its descriptors must reach the child as inherited_fds());
+/// without it, such an argument throws std::logic_error.
 template <class F, class... Args>
 std::string encode_call(const F& fn, const std::tuple<Args...>& args, const std::string& name,
-                        bool daemon)
+                        bool daemon, attachments* attached = nullptr)
 {
+    std::optional<attachment_scope> scope;
+    if (attached != nullptr)
+    {
+        scope.emplace(*attached);
+    }
     payload_header header;
     header.entry = locate_code(reinterpret_cast<std::uintptr_t>(&run_shipped<F, Args...>));
     if constexpr (std::is_pointer_v<F>)

@@ -30,6 +30,7 @@
 #include "executors/detail/future_state.hpp"
 #include "executors/processes/detail/code_address.hpp"
 #include "executors/processes/detail/wire.hpp"
+#include "executors/shared/detail/attachments.hpp"
 
 namespace weft::detail
 {
@@ -227,12 +228,15 @@ inline void seal_pool_task(std::string& out, std::uint64_t id) noexcept
     std::memcpy(out.data(), &length, sizeof length);
 }
 
-/// Appends the task message for fn(args...) to `out`.
+/// Appends the task message for fn(args...) to `out`; the shared memory among the arguments
+/// goes into `attached`.
 template <class F, class R, class... Args, class... As>
-void encode_pool_task(std::string& out, std::uint64_t id, const F& fn, const As&... args)
+void encode_pool_task(std::string& out, attachments& attached, std::uint64_t id, const F& fn,
+                      const As&... args)
 {
     begin_pool_task(out, &run_pool_task<F, R, Args...>, fn);
     {
+        attachment_scope scope(attached);
         lazy_wire_writer writer(out);
         (save_value<Args>(writer, args), ...);
     }
@@ -263,6 +267,7 @@ class pool_call_base
     // executor meanwhile (the pool holds its queued calls: the cycle ends as each completes).
     std::shared_ptr<pool_core> pool;
     std::string message;  // the encoded task, kept until the outcome arrives (a re-send needs it)
+    attachments attached; // the shared memory the message refers to, sent with it
     bool running = false; // set_running_or_notify_cancel already succeeded
     int retries = 0;      // times re-sent after its worker died running it (max_retries)
     std::chrono::steady_clock::time_point sent_at{}; // handed to a worker (its task timing)
@@ -303,6 +308,7 @@ class pool_call final : public future_state<typename pool_outcome<R>::value_type
     void complete(outcome_kind kind, std::string_view body) noexcept override
     {
         std::string().swap(message);
+        attached.clear();
         if (kind == outcome_kind::exception)
         {
             fail(decode_remote_exception(body));
@@ -335,6 +341,7 @@ class pool_call final : public future_state<typename pool_outcome<R>::value_type
     void fail(std::exception_ptr error) noexcept override
     {
         std::string().swap(message);
+        attached.clear();
         try
         {
             this->set_exception(std::move(error));

@@ -25,6 +25,7 @@
 #include "executors/processes/detail/launch.hpp"
 #include "executors/processes/detail/pool_task.hpp"
 #include "executors/processes/detail/shm_channel.hpp"
+#include "executors/shared/detail/attachments.hpp"
 
 namespace weft::detail
 {
@@ -364,7 +365,8 @@ class resident_memory
 
 } // namespace
 
-void run_pool_worker(int channel_fd, int pool_bell_fd, const pool_worker_config& config)
+void run_pool_worker(int channel_fd, int pool_bell_fd, int attachment_socket,
+                     const pool_worker_config& config)
 {
     // The terminal's Ctrl-C goes to the whole foreground process group: the parent decides
     // what an interrupt means for its pool, not each worker.
@@ -376,6 +378,7 @@ void run_pool_worker(int channel_fd, int pool_bell_fd, const pool_worker_config&
     std::string out;
     if (!config.initializer.empty())
     {
+        attachment_inbox inbox(attachment_socket, initializer_task_id);
         runner.run(std::string_view(config.initializer).substr(4), out);
         if (out[12] == static_cast<char>(outcome_kind::exception))
         {
@@ -403,7 +406,10 @@ void run_pool_worker(int channel_fd, int pool_bell_fd, const pool_worker_config&
         self.settle();
         self.header().started.store(id, std::memory_order_seq_cst);
         self.header().worker_cpu.store(::sched_getcpu(), std::memory_order_relaxed);
-        runner.run(in, out);
+        {
+            attachment_inbox inbox(attachment_socket, id);
+            runner.run(in, out);
+        }
         self.write_all(out);
         if (memory && memory->bytes() > config.max_memory)
         {
@@ -415,11 +421,11 @@ void run_pool_worker(int channel_fd, int pool_bell_fd, const pool_worker_config&
 void pool_worker_main(pool_worker_config config)
 {
     const std::vector<int>& fds = inherited_fds();
-    if (fds.size() != 2)
+    if (fds.size() != 3)
     {
         throw std::runtime_error("weft: a pool worker started without its channel");
     }
-    run_pool_worker(fds[0], fds[1], config);
+    run_pool_worker(fds[0], fds[1], fds[2], config);
 }
 
 } // namespace weft::detail

@@ -26,12 +26,16 @@ struct pool_worker_config
 };
 
 /// The worker's entry point under spawn and forkserver, shipped like any process target: the
-/// channel memfd and the pool's eventfd arrive as inherited_fds().
+/// channel memfd, the pool's eventfd and the worker's end of the socket that carries shared
+/// memory descriptors arrive as inherited_fds().
 void pool_worker_main(pool_worker_config config);
 
 /// The loop itself (a forked worker calls it directly with the descriptors it inherited).
 /// Returns when the pool sends stop, after `max_tasks` tasks, when the worker's resident memory
 /// passed `max_memory` after a task, or when the initializer threw (its outcome sent first).
-void run_pool_worker(int channel_fd, int pool_bell_fd, const pool_worker_config& config);
+/// `attachment_socket` receives the descriptors of the shared memory a task's arguments refer
+/// to, sent just before the task (attachments.hpp).
+void run_pool_worker(int channel_fd, int pool_bell_fd, int attachment_socket,
+                     const pool_worker_config& config);
 
 } // namespace weft::detail

@@ -202,6 +202,12 @@ T load_value(cereal::BinaryInputArchive& archive)
         archive(cereal::binary_data(value.data(), size * sizeof(typename T::value_type)));
         return value;
     }
+    else if constexpr (std::is_constructible_v<T, unloaded_t>)
+    {
+        T value(unloaded);
+        archive(value);
+        return value;
+    }
     else
     {
         T value{};

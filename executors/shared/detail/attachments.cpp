@@ -1,0 +1,246 @@
+#include "executors/shared/detail/attachments.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <stdexcept>
+#include <string>
+
+#include <sys/socket.h>
+#include <system_error>
+
+namespace weft::detail
+{
+namespace
+{
+
+thread_local attachments* t_outbox = nullptr;
+thread_local attachment_inbox* t_inbox = nullptr;
+
+// SCM_MAX_FD is 253; a few below it.
+constexpr std::size_t fds_per_datagram = 250;
+
+struct datagram_head
+{
+    std::uint64_t id;
+    std::uint32_t total; // descriptors of the whole message
+    std::uint32_t first; // index of this datagram's first descriptor
+};
+
+} // namespace
+
+std::uint32_t attachments::add(const std::shared_ptr<shared_segment>& segment)
+{
+    auto found = std::find(m_segments.begin(), m_segments.end(), segment);
+    if (found != m_segments.end())
+    {
+        return static_cast<std::uint32_t>(found - m_segments.begin());
+    }
+    m_segments.push_back(segment);
+    return static_cast<std::uint32_t>(m_segments.size() - 1);
+}
+
+std::vector<int> attachments::fds() const
+{
+    std::vector<int> out;
+    out.reserve(m_segments.size());
+    for (const auto& segment : m_segments)
+    {
+        out.push_back(segment->fd());
+    }
+    return out;
+}
+
+attachment_scope::attachment_scope(attachments& into) noexcept : m_previous(t_outbox)
+{
+    t_outbox = &into;
+}
+
+attachment_scope::~attachment_scope()
+{
+    t_outbox = m_previous;
+}
+
+std::uint32_t attach_segment(const std::shared_ptr<shared_segment>& segment)
+{
+    if (t_outbox == nullptr)
+    {
+        throw std::logic_error(
+            "weft: shared memory (shared_value, shared_array, an interprocess lock) can be sent "
+            "only as an argument of a process, a pool task or an initializer, or through a "
+            "weft queue");
+    }
+    return t_outbox->add(segment);
+}
+
+attachment_inbox::attachment_inbox(std::span<const int> fds) noexcept
+    : m_borrowed(fds), m_fetched(true), m_previous(t_inbox)
+{
+    t_inbox = this;
+}
+
+attachment_inbox::attachment_inbox(int socket, std::uint64_t id) noexcept
+    : m_socket(socket), m_id(id), m_previous(t_inbox)
+{
+    t_inbox = this;
+}
+
+attachment_inbox::~attachment_inbox()
+{
+    t_inbox = m_previous;
+}
+
+void attachment_inbox::fetch()
+{
+    m_fetched = true;
+    std::size_t total = 0;
+    bool first = true;
+    while (first || m_received.size() < total)
+    {
+        datagram_head head{};
+        iovec iov{&head, sizeof head};
+        alignas(cmsghdr) char control[CMSG_SPACE(fds_per_datagram * sizeof(int))];
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        // The sender passes the descriptors before the message itself, so they are here by
+        // the time it is decoded: never wait (a missing datagram is an error, not a hang).
+        const ssize_t got = ::recvmsg(m_socket, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (got < 0 && errno == EINTR)
+        {
+            continue;
+        }
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        {
+            throw std::runtime_error(
+                "weft: the shared memory descriptors of a task did not arrive");
+        }
+        if (got < 0)
+        {
+            throw std::system_error(errno, std::system_category(),
+                                    "weft: receiving shared memory descriptors");
+        }
+        if (got != static_cast<ssize_t>(sizeof head))
+        {
+            throw std::runtime_error(
+                "weft: the shared memory descriptors of a task did not arrive");
+        }
+        std::vector<uring::owned_fd> fds;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c))
+        {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+            {
+                const std::size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (std::size_t i = 0; i < n; ++i)
+                {
+                    int fd = -1;
+                    std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+                    fds.emplace_back(fd);
+                }
+            }
+        }
+        if ((msg.msg_flags & MSG_CTRUNC) != 0)
+        {
+            throw std::runtime_error("weft: shared memory descriptors were cut off (fd limit?)");
+        }
+        if (head.id != m_id)
+        {
+            continue; // a message whose decoding stopped before its descriptors: dropped
+        }
+        first = false;
+        total = head.total;
+        if (head.first != m_received.size())
+        {
+            throw std::runtime_error("weft: shared memory descriptors arrived out of order");
+        }
+        for (auto& fd : fds)
+        {
+            m_received.push_back(std::move(fd));
+        }
+    }
+}
+
+std::shared_ptr<shared_segment> attachment_inbox::segment(std::uint32_t index)
+{
+    if (!m_fetched)
+    {
+        fetch();
+    }
+    if (index < m_segments.size() && m_segments[index] != nullptr)
+    {
+        return m_segments[index];
+    }
+    uring::owned_fd fd;
+    if (m_socket >= 0)
+    {
+        if (index >= m_received.size() || !m_received[index].valid())
+        {
+            throw std::runtime_error("weft: a shared memory descriptor is missing from a message");
+        }
+        fd = std::move(m_received[index]);
+    }
+    else
+    {
+        if (index >= m_borrowed.size())
+        {
+            throw std::runtime_error("weft: a shared memory descriptor is missing from a message");
+        }
+        fd = uring::owned_fd(::fcntl(m_borrowed[index], F_DUPFD_CLOEXEC, 0));
+        if (!fd.valid())
+        {
+            throw std::system_error(errno, std::system_category(),
+                                    "weft: duplicating an inherited shared memory descriptor");
+        }
+    }
+    if (m_segments.size() <= index)
+    {
+        m_segments.resize(index + 1);
+    }
+    m_segments[index] = shared_segment::adopt(std::move(fd));
+    return m_segments[index];
+}
+
+std::shared_ptr<shared_segment> attached_segment(std::uint32_t index)
+{
+    if (t_inbox == nullptr)
+    {
+        throw std::logic_error("weft: shared memory decoded outside a message that carries it");
+    }
+    return t_inbox->segment(index);
+}
+
+void send_attachments(int socket, std::uint64_t id, const attachments& what)
+{
+    const std::vector<int> fds = what.fds();
+    for (std::size_t first = 0; first < fds.size(); first += fds_per_datagram)
+    {
+        const std::size_t n = std::min(fds_per_datagram, fds.size() - first);
+        datagram_head head{id, static_cast<std::uint32_t>(fds.size()),
+                           static_cast<std::uint32_t>(first)};
+        iovec iov{&head, sizeof head};
+        alignas(cmsghdr) char control[CMSG_SPACE(fds_per_datagram * sizeof(int))] = {};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
+        cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(n * sizeof(int));
+        std::memcpy(CMSG_DATA(c), fds.data() + first, n * sizeof(int));
+        while (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0)
+        {
+            if (errno != EINTR)
+            {
+                throw std::system_error(errno, std::system_category(),
+                                        "weft: sending shared memory descriptors");
+            }
+        }
+    }
+}
+
+} // namespace weft::detail
