@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <new>
 #include <string>
 #include <thread>
@@ -64,6 +65,9 @@ class shared
 /// Forks a child that runs body() and _exit()s with its value (99 if it throws).
 inline pid_t fork_child(const std::function<int()>& body)
 {
+    // Flushed first, or a child's exit could print the parent's buffered output again.
+    std::cout.flush();
+    std::fflush(nullptr);
     const pid_t pid = ::fork();
     BOOST_REQUIRE(pid >= 0);
     if (pid == 0)
