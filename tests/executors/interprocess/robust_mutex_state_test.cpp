@@ -16,6 +16,8 @@
 #include "executors/interprocess/detail/robust_mutex_state.hpp"
 #include "executors/interprocess/detail/shared_futex.hpp"
 #include "fork_support.hpp"
+#include "runtime/uring/futex_wait_operation.hpp"
+#include "support/run_task.hpp"
 
 // The lock and rlock state across fork() children and threads (CPython's lock_tests.py
 // BaseLockTests, LockTests and RLockTests where they apply, plus owner death).
@@ -354,6 +356,46 @@ BOOST_AUTO_TEST_CASE(blocked_acquirers_in_threads_all_get_it_once_released)
         t.join();
     }
     BOOST_TEST(through.load() == 4);
+}
+
+BOOST_AUTO_TEST_CASE(an_io_uring_futex_waiter_gets_the_lock_when_another_process_releases_it)
+{
+    if (!weft::uring::futex_wait_supported())
+    {
+        BOOST_TEST_MESSAGE("no IORING_OP_FUTEX_WAIT on this kernel: skipped");
+        return;
+    }
+    shared<lock_and_counter> s(false);
+    const pid_t child = fork_child(
+        [&]
+        {
+            (void)s->lock.acquire(std::nullopt);
+            s->flag.store(1);
+            ::usleep(50000);
+            s->lock.release();
+            return 0;
+        });
+    BOOST_REQUIRE(soon([&] { return s->flag.load() == 1; }));
+    // The awaitable acquire the public side will build: try, sleep on the word, try again.
+    const int waits = weft::testing::run_task(
+        [](robust_mutex_state& lock) -> weft::task<int>
+        {
+            int n = 0;
+            std::uint32_t seen = 0;
+            bool woken = false;
+            while (!lock.try_acquire_for_async(seen, woken).acquired)
+            {
+                co_await weft::uring::futex_wait_operation(lock.futex_word(), seen);
+                woken = true;
+                ++n;
+            }
+            co_return n;
+        }(s->lock));
+    BOOST_TEST(waits >= 1);
+    BOOST_TEST(waits <= 3); // woken by glibc's unlock, not by polling
+    BOOST_TEST(s->lock.is_owned());
+    s->lock.release();
+    BOOST_TEST(reap(child) == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
