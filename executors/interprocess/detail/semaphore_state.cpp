@@ -64,7 +64,7 @@ void semaphore_state::release(std::uint32_t n)
     {
         // Checked in the same compare-and-swap that adds, so that two racing releases cannot
         // both pass the bound.
-        if (m_max != 0 && (value > m_max || n > m_max - value))
+        if (m_bounded != 0 && (value > m_max || n > m_max - value))
         {
             throw invalid_state_error(
                 "weft: interprocess::bounded_semaphore: semaphore released too many times");

@@ -23,8 +23,10 @@ struct semaphore_state
 
     /// `value` permits; with `max` > 0 the value may never pass `max` (a bounded semaphore
     /// passes its initial value). A negative initial value is the public side's error to raise.
-    explicit semaphore_state(std::uint32_t value, std::uint32_t max = 0) noexcept
-        : m_value(value), m_sleepers(0), m_max(max)
+    explicit semaphore_state(std::uint32_t value,
+                             std::optional<std::uint32_t> bound = std::nullopt) noexcept
+        : m_value(value), m_sleepers(0), m_max(bound.value_or(0)),
+          m_bounded(bound.has_value() ? 1 : 0)
     {
     }
     semaphore_state(const semaphore_state&) = delete;
@@ -62,7 +64,8 @@ struct semaphore_state
   private:
     std::atomic<std::uint32_t> m_value;    // the permits; the futex word
     std::atomic<std::uint32_t> m_sleepers; // acquirers that may be asleep on m_value
-    std::uint32_t m_max;                   // 0: unbounded
+    std::uint32_t m_max;                   // the bound, when m_bounded
+    std::uint32_t m_bounded;               // 1: release may not take the value past m_max
 };
 
 static_assert(std::is_standard_layout_v<semaphore_state>);

@@ -194,12 +194,52 @@ int parse_fd(const char* text)
     return static_cast<int>(value);
 }
 
+// What glibc's fork() sets up in a child and a raw clone() does not: the TID cached in the
+// thread's control block (pthread mutexes store it in their futex word, so a robust or
+// error-checking mutex locked in the child would name the server's thread), and the thread's
+// robust futex list (which the kernel clears in a child: without it a child that dies holding
+// an interprocess lock would leave it held).
+struct glibc_thread_identity
+{
+    pid_t* tid_field = nullptr; // glibc's TCB tid, the address it gave set_tid_address
+    void* robust_head = nullptr;
+    std::size_t robust_length = 0;
+
+    static glibc_thread_identity of_this_thread() noexcept
+    {
+        glibc_thread_identity identity;
+        int* address = nullptr;
+        if (::prctl(PR_GET_TID_ADDRESS, &address, 0, 0, 0) == 0 && address != nullptr &&
+            *address == ::gettid())
+        {
+            identity.tid_field = address;
+        }
+        ::syscall(SYS_get_robust_list, 0, &identity.robust_head, &identity.robust_length);
+        return identity;
+    }
+
+    // In the child: the TID was written by the kernel (CLONE_CHILD_SETTID); register the same
+    // robust list head (the same address in the copied memory).
+    void adopt_in_child() const noexcept
+    {
+        if (tid_field != nullptr)
+        {
+            ::syscall(SYS_set_tid_address, tid_field);
+        }
+        if (robust_head != nullptr)
+        {
+            ::syscall(SYS_set_robust_list, robust_head, robust_length);
+        }
+    }
+};
+
 // The fork server: single threaded, it forks a child per request with CLONE_PARENT, so that
 // the child belongs to the program that asked for it (which reaps it through a pidfd), and
 // replies with the child's pid or a negative errno. It exits when the program closes its end.
 [[noreturn]] void run_forkserver(int socket, pid_t parent)
 {
     die_with_parent(parent);
+    const glibc_thread_identity identity = glibc_thread_identity::of_this_thread();
     for (;;)
     {
         std::uint32_t magic = 0;
@@ -238,9 +278,13 @@ int parse_fd(const char* text)
         std::int64_t reply = -EPROTO;
         if (payload >= 0 && magic == detail::payload_header::magic_value)
         {
-            const long pid = ::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+            // CLONE_CHILD_SETTID: the kernel writes the child's TID into glibc's thread block,
+            // as glibc's own fork does (robust mutexes store it, see adopt_in_child()).
+            const long pid = ::syscall(SYS_clone, CLONE_PARENT | CLONE_CHILD_SETTID | SIGCHLD, 0, 0,
+                                       identity.tid_field, 0);
             if (pid == 0)
             {
+                identity.adopt_in_child();
                 ::close(socket);
                 g_inherited_fds.assign(fds + 1, fds + count);
                 run_payload_and_exit(payload, parent);

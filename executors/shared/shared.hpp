@@ -1,0 +1,6 @@
+#pragma once
+// Memory shared between processes: shared_value and shared_array (Python's Value and Array).
+
+#include "executors/shared/shared_array.hpp"
+#include "executors/shared/shared_options.hpp"
+#include "executors/shared/shared_value.hpp"

@@ -1,0 +1,226 @@
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <new>
+#include <optional>
+#include <ranges>
+#include <span>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "executors/interprocess/rlock.hpp"
+#include "executors/processes/shippable.hpp"
+#include "executors/shared/detail/shared_ref.hpp"
+#include "executors/shared/shared_options.hpp"
+#include "runtime/errors.hpp"
+
+namespace weft
+{
+
+/// Python's multiprocessing.Array (and RawArray): a fixed number of T in memory shared between
+/// processes. Travels and lives like shared_value (see there): by descriptor, to process
+/// targets, pool tasks and initializers under every start method; freed with its last handle.
+///
+/// Locking: get(i), set(i, x), to_vector() and assign() take the array's lock (its own
+/// interprocess::rlock by default, none with {.lock = false}, or an external Lock). operator[],
+/// span(), begin() and end() do not: hold get_lock() around them where atomicity matters.
+/// Indexing out of range throws std::out_of_range from get/set/at, as Python's IndexError.
+template <class T, class Lock = interprocess::rlock>
+class shared_array
+{
+    static_assert(bytewise_shippable<T>,
+                  "weft::shared_array: T must be trivially copyable and hold no pointers (its "
+                  "bytes are shared between processes as they are)");
+
+    struct header
+    {
+        std::uint64_t size;
+        typename Lock::state_type lock; // initialised only when the array has its own lock
+    };
+    static constexpr std::size_t elements_at =
+        (sizeof(header) + alignof(T) - 1) / alignof(T) * alignof(T);
+
+  public:
+    /// `size` zero-initialised elements (Python's Array(type, size)).
+    explicit shared_array(std::size_t size, shared_options opts = {}) : shared_array(size, opts, 0)
+    {
+        for (std::size_t i = 0; i < size; ++i)
+        {
+            ::new (static_cast<void*>(data() + i)) T{};
+        }
+    }
+
+    /// A copy of `values` (Python's Array(type, sequence)).
+    template <std::ranges::input_range R>
+    requires std::convertible_to<std::ranges::range_reference_t<R>, T>
+    explicit shared_array(R&& values, shared_options opts = {})
+        : shared_array(std::vector<T>(std::ranges::begin(values), std::ranges::end(values)), opts)
+    {
+    }
+    shared_array(std::initializer_list<T> values, shared_options opts = {})
+        : shared_array(std::vector<T>(values), opts)
+    {
+    }
+    explicit shared_array(const std::vector<T>& values, shared_options opts = {})
+        : shared_array(values.size(), opts, 0)
+    {
+        std::uninitialized_copy(values.begin(), values.end(), data());
+    }
+
+    /// `size` zero-initialised elements guarded by `external`.
+    shared_array(std::size_t size, Lock external) : shared_array(size, shared_options{false}, 0)
+    {
+        for (std::size_t i = 0; i < size; ++i)
+        {
+            ::new (static_cast<void*>(data() + i)) T{};
+        }
+        m_lock.emplace(std::move(external));
+    }
+
+    [[nodiscard]] std::size_t size() const noexcept { return m_size; }
+
+    /// Element i under the lock. Throws std::out_of_range.
+    [[nodiscard]] T get(std::size_t i) const
+    {
+        check(i);
+        if (!m_lock)
+        {
+            return data()[i];
+        }
+        auto held = m_lock->guard();
+        return data()[i];
+    }
+
+    /// Sets element i under the lock. Throws std::out_of_range.
+    void set(std::size_t i, const T& value)
+    {
+        check(i);
+        if (!m_lock)
+        {
+            data()[i] = value;
+            return;
+        }
+        auto held = m_lock->guard();
+        data()[i] = value;
+    }
+
+    /// A copy of every element, taken under the lock (Python's arr[:]).
+    [[nodiscard]] std::vector<T> to_vector() const
+    {
+        std::optional<decltype(m_lock->guard())> held;
+        if (m_lock)
+        {
+            held.emplace(m_lock->guard());
+        }
+        return std::vector<T>(data(), data() + m_size);
+    }
+
+    /// Element i without locking. at() checks the index, operator[] does not.
+    [[nodiscard]] T& operator[](std::size_t i) const noexcept { return data()[i]; }
+    [[nodiscard]] T& at(std::size_t i) const
+    {
+        check(i);
+        return data()[i];
+    }
+    /// The elements without locking (Python's RawArray as a buffer).
+    [[nodiscard]] std::span<T> span() const noexcept { return {data(), m_size}; }
+    [[nodiscard]] T* begin() const noexcept { return data(); }
+    [[nodiscard]] T* end() const noexcept { return data() + m_size; }
+
+    /// The lock (Python's get_lock()). Throws invalid_state_error for an array made without one.
+    [[nodiscard]] Lock& get_lock() const
+    {
+        if (!m_lock)
+        {
+            throw invalid_state_error("weft: shared_array: an array made with {.lock = false} has "
+                                      "no lock");
+        }
+        return *m_lock;
+    }
+    [[nodiscard]] bool synchronized() const noexcept { return m_lock.has_value(); }
+
+    template <class Archive>
+    void save(Archive& archive) const
+    {
+        archive(m_header, m_lock.has_value());
+        if (m_lock)
+        {
+            archive(*m_lock);
+        }
+    }
+
+    template <class Archive>
+    void load(Archive& archive)
+    {
+        bool locked = false;
+        archive(m_header, locked);
+        // The count comes from the sealed segment, and must fit in it.
+        const std::uint64_t size = m_header->size;
+        if (size > (m_header.bytes_after() + sizeof(header) - elements_at) / sizeof(T))
+        {
+            throw std::runtime_error(
+                "weft: shared_array: a received array does not fit its memory");
+        }
+        m_size = static_cast<std::size_t>(size);
+        m_lock.reset();
+        if (locked)
+        {
+            Lock lock(detail::unloaded);
+            archive(lock);
+            m_lock.emplace(std::move(lock));
+        }
+    }
+
+    /// For cereal: a handle that refers to nothing until loaded.
+    explicit shared_array(detail::unloaded_t) noexcept {}
+
+  private:
+    shared_array(std::size_t size, shared_options opts, int /*tag: raw storage*/)
+        : m_header(detail::shared_ref<header>::allocate(elements_at - sizeof(header) +
+                                                        checked_bytes(size))),
+          m_size(size)
+    {
+        m_header->size = size;
+        if (opts.lock)
+        {
+            Lock::init_state(&m_header->lock);
+            m_lock.emplace(
+                Lock(m_header.template sibling<typename Lock::state_type>(offsetof(header, lock))));
+        }
+    }
+
+    static std::size_t checked_bytes(std::size_t size)
+    {
+        if (size > (std::size_t{1} << 40) / sizeof(T))
+        {
+            throw std::length_error("weft: shared_array: too many elements");
+        }
+        return size * sizeof(T);
+    }
+
+    void check(std::size_t i) const
+    {
+        if (i >= m_size)
+        {
+            throw std::out_of_range("weft: shared_array: index out of range");
+        }
+    }
+
+    [[nodiscard]] T* data() const noexcept
+    {
+        return std::launder(
+            reinterpret_cast<T*>(m_header.segment()->base() + m_header.offset() + elements_at));
+    }
+
+    detail::shared_ref<header> m_header;
+    std::size_t m_size = 0;
+    mutable std::optional<Lock> m_lock;
+};
+
+} // namespace weft

@@ -1,0 +1,144 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "executors/interprocess/rlock.hpp"
+#include "executors/processes/shippable.hpp"
+#include "executors/shared/detail/shared_ref.hpp"
+#include "executors/shared/shared_options.hpp"
+#include "runtime/errors.hpp"
+
+namespace weft
+{
+
+/// Python's multiprocessing.Value (and RawValue): one T in memory shared between processes.
+///
+/// Made in one process, it reaches others by inheritance (a forked child) or as an argument of
+/// a process target, a pool task or a pool initializer, under every start method: it travels as
+/// a descriptor of its memory, never as a copy, so every process sees one value. (Python can
+/// only pass a Value by inheritance.) Copies of the handle in one process share it too; the
+/// memory is freed when the last handle in the last process is gone, also when processes
+/// crash, and nothing appears in /dev/shm.
+///
+/// Locking: by default the value has its own interprocess::rlock (Python's lock=True), taken by
+/// get() and set() and returned by get_lock() for read-modify-write sequences:
+///     { auto held = v.get_lock().guard(); v.raw() += 1; }
+/// With {.lock = false} there is none (RawValue); with an external Lock (an interprocess::lock
+/// or rlock shared with other objects) that one is used. T must be trivially copyable (its
+/// bytes are shared as they are): no pointers, no std::string.
+///
+/// Threading: any thread of any process; the lock is what makes compound updates atomic.
+template <class T, class Lock = interprocess::rlock>
+class shared_value
+{
+    static_assert(bytewise_shippable<T>,
+                  "weft::shared_value: T must be trivially copyable and hold no pointers (its "
+                  "bytes are shared between processes as they are)");
+
+    struct layout
+    {
+        typename Lock::state_type lock; // initialised only when the value has its own lock
+        T value;
+    };
+
+  public:
+    /// A new value, with its own lock unless opts.lock is false. Throws std::system_error when
+    /// shared memory cannot be made.
+    explicit shared_value(T initial = T{}, shared_options opts = {})
+        : m_layout(detail::shared_ref<layout>::allocate(0))
+    {
+        ::new (static_cast<void*>(&m_layout->value)) T(initial);
+        if (opts.lock)
+        {
+            Lock::init_state(&m_layout->lock);
+            m_lock.emplace(
+                Lock(m_layout.template sibling<typename Lock::state_type>(offsetof(layout, lock))));
+        }
+    }
+
+    /// A new value guarded by `external` (shared with whatever else uses it).
+    shared_value(T initial, Lock external) : m_layout(detail::shared_ref<layout>::allocate(0))
+    {
+        ::new (static_cast<void*>(&m_layout->value)) T(initial);
+        m_lock.emplace(std::move(external));
+    }
+
+    /// Reads the value (under the lock, if any). Python's `v.value`.
+    [[nodiscard]] T get() const
+    {
+        if (!m_lock)
+        {
+            return m_layout->value;
+        }
+        auto held = m_lock->guard();
+        return m_layout->value;
+    }
+
+    /// Writes the value (under the lock, if any). Python's `v.value = x`.
+    void set(const T& value)
+    {
+        if (!m_lock)
+        {
+            m_layout->value = value;
+            return;
+        }
+        auto held = m_lock->guard();
+        m_layout->value = value;
+    }
+
+    /// The shared object itself, without locking (Python's get_obj()): hold get_lock() around
+    /// anything that must be atomic, such as `v.raw() += 1`.
+    [[nodiscard]] T& raw() const noexcept { return m_layout->value; }
+
+    /// The lock (Python's get_lock()). Throws invalid_state_error for a value made without one.
+    [[nodiscard]] Lock& get_lock() const
+    {
+        if (!m_lock)
+        {
+            throw invalid_state_error("weft: shared_value: a value made with {.lock = false} has "
+                                      "no lock");
+        }
+        return *m_lock;
+    }
+
+    /// Whether the value has a lock (its own or an external one).
+    [[nodiscard]] bool synchronized() const noexcept { return m_lock.has_value(); }
+
+    template <class Archive>
+    void save(Archive& archive) const
+    {
+        archive(m_layout, m_lock.has_value());
+        if (m_lock)
+        {
+            archive(*m_lock);
+        }
+    }
+
+    template <class Archive>
+    void load(Archive& archive)
+    {
+        bool locked = false;
+        archive(m_layout, locked);
+        m_lock.reset();
+        if (locked)
+        {
+            Lock lock(detail::unloaded);
+            archive(lock);
+            m_lock.emplace(std::move(lock));
+        }
+    }
+
+    /// For cereal: a handle that refers to nothing until loaded.
+    explicit shared_value(detail::unloaded_t) noexcept {}
+
+  private:
+    detail::shared_ref<layout> m_layout;
+    mutable std::optional<Lock> m_lock;
+};
+
+} // namespace weft
