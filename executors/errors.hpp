@@ -27,4 +27,20 @@ class broken_promise : public std::runtime_error
     broken_promise() : std::runtime_error("weft: promise destroyed before setting a result") {}
 };
 
+/// Thrown by a get that found a cross-process queue empty (non-blocking, or when its timeout
+/// passed), as Python's queue.Empty.
+class queue_empty : public std::runtime_error
+{
+  public:
+    queue_empty() : std::runtime_error("weft: queue is empty") {}
+};
+
+/// Thrown by a put that found a bounded cross-process queue full (non-blocking, or when its
+/// timeout passed), as Python's queue.Full. The item was not put.
+class queue_full : public std::runtime_error
+{
+  public:
+    queue_full() : std::runtime_error("weft: queue is full") {}
+};
+
 } // namespace weft

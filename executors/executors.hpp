@@ -3,6 +3,7 @@
 
 #include "executors/as_completed.hpp"
 #include "executors/callback_error_handler.hpp"
+#include "executors/channels/channels.hpp"
 #include "executors/errors.hpp"
 #include "executors/future.hpp"
 #include "executors/interprocess/interprocess.hpp"

@@ -1,0 +1,8 @@
+#pragma once
+// Channels between processes: queue, simple_queue, joinable_queue (Python's multiprocessing
+// queues).
+
+#include "executors/channels/joinable_queue.hpp"
+#include "executors/channels/queue.hpp"
+#include "executors/channels/queue_options.hpp"
+#include "executors/channels/simple_queue.hpp"

@@ -1,0 +1,253 @@
+#include "executors/channels/detail/queue_state.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "executors/interprocess/detail/shared_futex.hpp"
+#include "runtime/errors.hpp"
+
+namespace weft::detail
+{
+
+// The queue's mutex for one operation. A process that died inside one (owner died) left the
+// state as it was at its last store: every operation publishes with its final stores, so the
+// queue goes on (the dead process's item is there or not).
+class queue_state::held
+{
+  public:
+    explicit held(robust_mutex_state& mutex) : m_mutex(mutex)
+    {
+        (void)m_mutex.acquire(std::nullopt);
+    }
+    held(const held&) = delete;
+    held& operator=(const held&) = delete;
+    ~held() { m_mutex.release(); }
+
+  private:
+    robust_mutex_state& m_mutex;
+};
+
+namespace
+{
+
+constexpr std::uint64_t length_prefix = sizeof(std::uint32_t);
+
+// Sleeps on `word` while it holds `seen`, counted in `sleepers`, until `until`.
+bool sleep_on(std::atomic<std::uint32_t>& word, std::uint32_t seen,
+              std::atomic<std::uint32_t>& sleepers,
+              const std::optional<std::chrono::steady_clock::time_point>& until)
+{
+    sleepers.fetch_add(1, std::memory_order_seq_cst);
+    bool in_time = true;
+    if (word.load(std::memory_order_seq_cst) == seen)
+    {
+        in_time = shared_futex_wait_until(word, seen, until);
+    }
+    sleepers.fetch_sub(1, std::memory_order_relaxed);
+    return in_time;
+}
+
+} // namespace
+
+queue_state::queue_state(std::uint64_t ring_bytes, std::uint64_t maxsize)
+    : m_mutex(false), m_capacity(ring_bytes), m_maxsize(maxsize)
+{
+}
+
+std::byte* queue_state::ring() noexcept
+{
+    return reinterpret_cast<std::byte*>(this) + sizeof(queue_state);
+}
+
+bool queue_state::fits(std::uint64_t bytes) const noexcept
+{
+    return (m_maxsize == 0 || m_count < m_maxsize) && m_capacity - (m_tail - m_head) >= bytes;
+}
+
+void queue_state::copy_in(std::uint64_t at, const void* from, std::uint64_t n) noexcept
+{
+    const std::uint64_t start = at % m_capacity;
+    const std::uint64_t first = std::min(n, m_capacity - start);
+    std::memcpy(ring() + start, from, first);
+    std::memcpy(ring(), static_cast<const std::byte*>(from) + first, n - first);
+}
+
+void queue_state::copy_out(std::uint64_t at, void* to, std::uint64_t n) noexcept
+{
+    const std::uint64_t start = at % m_capacity;
+    const std::uint64_t first = std::min(n, m_capacity - start);
+    std::memcpy(to, ring() + start, first);
+    std::memcpy(static_cast<std::byte*>(to) + first, ring(), n - first);
+}
+
+void queue_state::wake_getter() noexcept
+{
+    if (m_getters.load(std::memory_order_seq_cst) > 0)
+    {
+        shared_futex_wake(m_items_seq, 1);
+    }
+}
+
+void queue_state::wake_putter() noexcept
+{
+    if (m_putters.load(std::memory_order_seq_cst) > 0)
+    {
+        shared_futex_wake(m_room_seq, 1);
+    }
+}
+
+bool queue_state::try_put(std::string_view message, std::uint32_t& seen)
+{
+    const std::uint64_t bytes = length_prefix + message.size();
+    if (bytes > m_capacity || message.size() > UINT32_MAX)
+    {
+        throw std::length_error("weft: queue: an item of " + std::to_string(message.size()) +
+                                " bytes does not fit the queue's buffer of " +
+                                std::to_string(m_capacity) +
+                                " bytes: make the queue with a larger .buffer_bytes");
+    }
+    bool more_room = false;
+    {
+        held lock(m_mutex);
+        if (!fits(bytes))
+        {
+            seen = m_room_seq.load(std::memory_order_relaxed);
+            return false;
+        }
+        const auto length = static_cast<std::uint32_t>(message.size());
+        copy_in(m_tail, &length, length_prefix);
+        copy_in(m_tail + length_prefix, message.data(), message.size());
+        m_tail += bytes;
+        ++m_count;
+        ++m_unfinished;
+        m_items_seq.fetch_add(1, std::memory_order_seq_cst);
+        more_room = fits(length_prefix);
+    }
+    wake_getter();
+    if (more_room)
+    {
+        wake_putter(); // a sleeping putter may have been woken for the room we just took
+    }
+    return true;
+}
+
+bool queue_state::try_get(std::string& out, std::uint32_t& seen)
+{
+    bool more_items = false;
+    {
+        held lock(m_mutex);
+        if (m_count == 0)
+        {
+            seen = m_items_seq.load(std::memory_order_relaxed);
+            return false;
+        }
+        std::uint32_t length = 0;
+        copy_out(m_head, &length, length_prefix);
+        out.resize(length);
+        copy_out(m_head + length_prefix, out.data(), length);
+        m_head += length_prefix + length;
+        --m_count;
+        m_room_seq.fetch_add(1, std::memory_order_seq_cst);
+        more_items = m_count > 0;
+    }
+    wake_putter();
+    if (more_items)
+    {
+        wake_getter(); // pass on a wake-up this getter may have taken from another
+    }
+    return true;
+}
+
+bool queue_state::put(std::string_view message, deadline until)
+{
+    for (;;)
+    {
+        std::uint32_t seen = 0;
+        if (try_put(message, seen))
+        {
+            return true;
+        }
+        if (deadline_passed(until) || !sleep_on(m_room_seq, seen, m_putters, until))
+        {
+            return try_put(message, seen); // one last look: room made at the deadline counts
+        }
+    }
+}
+
+bool queue_state::get(std::string& out, deadline until)
+{
+    for (;;)
+    {
+        std::uint32_t seen = 0;
+        if (try_get(out, seen))
+        {
+            return true;
+        }
+        if (deadline_passed(until) || !sleep_on(m_items_seq, seen, m_getters, until))
+        {
+            return try_get(out, seen);
+        }
+    }
+}
+
+std::uint64_t queue_state::size()
+{
+    held lock(m_mutex);
+    return m_count;
+}
+
+bool queue_state::full()
+{
+    held lock(m_mutex);
+    return m_maxsize != 0 && m_count >= m_maxsize;
+}
+
+void queue_state::task_done()
+{
+    bool finished = false;
+    {
+        held lock(m_mutex);
+        if (m_unfinished == 0)
+        {
+            throw invalid_state_error("weft: joinable_queue: task_done() called too many times");
+        }
+        finished = --m_unfinished == 0;
+        if (finished)
+        {
+            m_done_seq.fetch_add(1, std::memory_order_seq_cst);
+        }
+    }
+    if (finished)
+    {
+        shared_futex_wake(m_done_seq, INT32_MAX);
+    }
+}
+
+bool queue_state::all_done(std::uint32_t& seen)
+{
+    held lock(m_mutex);
+    seen = m_done_seq.load(std::memory_order_relaxed);
+    return m_unfinished == 0;
+}
+
+bool queue_state::join(deadline until)
+{
+    std::atomic<std::uint32_t> no_count{0};
+    for (;;)
+    {
+        std::uint32_t seen = 0;
+        if (all_done(seen))
+        {
+            return true;
+        }
+        // Woken by a broadcast: no sleeper count needed.
+        if (deadline_passed(until) || !sleep_on(m_done_seq, seen, no_count, until))
+        {
+            return all_done(seen);
+        }
+    }
+}
+
+} // namespace weft::detail

@@ -1,0 +1,96 @@
+#pragma once
+// The state behind weft::queue, simple_queue and joinable_queue: a ring of length-prefixed
+// messages in shared memory, guarded by a robust mutex, with shared futex words for the
+// sleepers on either side. The ring's bytes follow the struct in the same segment.
+//
+// No feeder thread (Python's Queue has one, and a process then cannot exit before its items
+// are read: SEMANTICS.md 3.10): put() copies the message into the ring itself, or blocks,
+// visibly, while the queue is full. What is in the ring belongs to the queue, not to the
+// process that put it: a producer may exit at once.
+//
+// Memory: standard layout, no pointers; works at any address in any number of mappings.
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "executors/interprocess/detail/robust_mutex_state.hpp"
+
+namespace weft::detail
+{
+
+struct queue_state
+{
+    using clock = std::chrono::steady_clock;
+    using deadline = std::optional<clock::time_point>;
+
+    /// A ring of `ring_bytes` bytes (what follows this struct in its segment) holding at most
+    /// `maxsize` items (0: as many as fit).
+    queue_state(std::uint64_t ring_bytes, std::uint64_t maxsize);
+    queue_state(const queue_state&) = delete;
+    queue_state& operator=(const queue_state&) = delete;
+
+    /// Appends one message, sleeping while the queue is full until `until` (none: forever;
+    /// passed: try once). False when it stayed full. Throws std::length_error when the message
+    /// can never fit the ring.
+    bool put(std::string_view message, deadline until);
+    /// Takes the oldest message into `out`, sleeping while the queue is empty until `until`.
+    /// False when it stayed empty.
+    bool get(std::string& out, deadline until);
+
+    /// Items in the queue now (a snapshot), and whether it is full.
+    [[nodiscard]] std::uint64_t size();
+    [[nodiscard]] bool full();
+    [[nodiscard]] std::uint64_t maxsize() const noexcept { return m_maxsize; }
+
+    /// joinable_queue: one put item is done. Throws invalid_state_error when more were marked
+    /// done than were put.
+    void task_done();
+    /// Sleeps until every item put has been marked done, or `until`; false on timeout.
+    bool join(deadline until);
+
+    /// For the awaitable forms: the words that change when an item arrives, when room is made,
+    /// and when the last item is marked done; sleepers count themselves around their wait.
+    [[nodiscard]] std::atomic<std::uint32_t>& items_word() noexcept { return m_items_seq; }
+    [[nodiscard]] std::atomic<std::uint32_t>& room_word() noexcept { return m_room_seq; }
+    [[nodiscard]] std::atomic<std::uint32_t>& done_word() noexcept { return m_done_seq; }
+    void count_getter(int delta) noexcept { m_getters.fetch_add(delta, std::memory_order_seq_cst); }
+    void count_putter(int delta) noexcept { m_putters.fetch_add(delta, std::memory_order_seq_cst); }
+    /// One try of put/get: the word to sleep on is stored in `seen` when it returns false.
+    bool try_put(std::string_view message, std::uint32_t& seen);
+    bool try_get(std::string& out, std::uint32_t& seen);
+    /// Whether every put item is done (join's condition); `seen` as for try_get.
+    bool all_done(std::uint32_t& seen);
+
+  private:
+    class held;
+
+    [[nodiscard]] std::byte* ring() noexcept;
+    [[nodiscard]] bool fits(std::uint64_t bytes) const noexcept;
+    void copy_in(std::uint64_t at, const void* from, std::uint64_t n) noexcept;
+    void copy_out(std::uint64_t at, void* to, std::uint64_t n) noexcept;
+    void wake_getter() noexcept;
+    void wake_putter() noexcept;
+
+    robust_mutex_state m_mutex;                // guards everything below but the atomics
+    std::atomic<std::uint32_t> m_items_seq{0}; // bumped by every put
+    std::atomic<std::uint32_t> m_room_seq{0};  // bumped by every get
+    std::atomic<std::uint32_t> m_done_seq{0};  // bumped when unfinished drops to 0
+    std::atomic<std::uint32_t> m_getters{0};   // sleepers on m_items_seq
+    std::atomic<std::uint32_t> m_putters{0};   // sleepers on m_room_seq
+    std::uint64_t m_capacity;
+    std::uint64_t m_maxsize;
+    std::uint64_t m_head = 0; // byte position of the oldest message (grows without bound)
+    std::uint64_t m_tail = 0; // byte position after the newest
+    std::uint64_t m_count = 0;
+    std::uint64_t m_unfinished = 0; // put and not yet task_done (joinable_queue)
+};
+
+static_assert(std::is_standard_layout_v<queue_state>);
+
+} // namespace weft::detail
