@@ -3,9 +3,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "executors/channels/detail/queue_codec.hpp"
 #include "executors/channels/detail/queue_state.hpp"
@@ -24,7 +26,9 @@ namespace weft
 /// process target, a pool task or an initializer (every start method); copies of the handle are
 /// the same queue. Items are serialized as pool task arguments are (memcpy for trivially
 /// copyable T, cereal otherwise) into a ring in shared memory: items from one producer arrive
-/// in the order put.
+/// in the order put. An item may hold shared memory itself (a shared_value, an interprocess
+/// lock, another queue): its descriptors travel beside it over the queue's socket pair, so the
+/// consumer maps the same memory (Python cannot pass a Value through a Queue).
 ///
 /// No hidden feeder thread: put() writes the item into the shared ring itself, or blocks while
 /// the queue is full (maxsize items, or its buffer), so a process that put items can exit at
@@ -43,7 +47,10 @@ class queue
     /// Throws std::system_error when shared memory cannot be made, std::invalid_argument for a
     /// buffer under 64 bytes.
     explicit queue(std::size_t maxsize = 0) : queue(queue_options{.maxsize = maxsize}) {}
-    explicit queue(queue_options opts) : m_state(make(opts)) {}
+    explicit queue(queue_options opts)
+        : m_state(make(opts)), m_carrier(detail::queue_carrier::make())
+    {
+    }
 
     /// Puts `item`, waiting while the queue is full (block = true) or throwing queue_full.
     void put(const T& item, bool block = true) { put_until(item, block ? std::nullopt : now()); }
@@ -90,12 +97,21 @@ class queue
     template <class Archive>
     void save(Archive& archive) const
     {
-        archive(m_state);
+        const std::uint32_t send_end = detail::attach_fd(m_carrier->send_end.get(), m_carrier);
+        const std::uint32_t receive_end =
+            detail::attach_fd(m_carrier->receive_end.get(), m_carrier);
+        archive(m_state, send_end, receive_end);
     }
     template <class Archive>
     void load(Archive& archive)
     {
-        archive(m_state);
+        std::uint32_t send_end = 0;
+        std::uint32_t receive_end = 0;
+        archive(m_state, send_end, receive_end);
+        auto carrier = std::make_shared<detail::queue_carrier>();
+        carrier->send_end = detail::attached_fd(send_end);
+        carrier->receive_end = detail::attached_fd(receive_end);
+        m_carrier = std::move(carrier);
         m_closed = false;
     }
     /// For cereal: a handle that refers to nothing until loaded.
@@ -129,8 +145,9 @@ class queue
     void put_until(const T& item, std::optional<std::chrono::steady_clock::time_point> until)
     {
         require_open();
-        const std::string message = detail::encode_queue_item(item);
-        if (!m_state->put(message, until))
+        detail::attachments attached;
+        const std::string message = detail::encode_queue_item(item, attached);
+        if (!m_state->put(message, until, carrier_for_put(attached)))
         {
             throw queue_full();
         }
@@ -140,14 +157,27 @@ class queue
     {
         require_open();
         std::string message;
-        if (!m_state->get(message, until))
+        std::vector<uring::owned_fd> received;
+        if (!m_state->get(message, until, carrier_for_get(received)))
         {
             throw queue_empty();
         }
-        return detail::decode_queue_item<T>(message);
+        return detail::decode_queue_item<T>(message, std::move(received));
+    }
+
+    [[nodiscard]] detail::queue_fds
+    carrier_for_put(const detail::attachments& attached) const noexcept
+    {
+        return {&attached, nullptr, m_carrier->send_end.get()};
+    }
+    [[nodiscard]] detail::queue_fds
+    carrier_for_get(std::vector<uring::owned_fd>& received) const noexcept
+    {
+        return {nullptr, &received, m_carrier->receive_end.get()};
     }
 
     detail::shared_ref<detail::queue_state> m_state;
+    std::shared_ptr<detail::queue_carrier> m_carrier;
     bool m_closed = false;
 };
 
@@ -156,11 +186,13 @@ task<void> queue<T>::async_put(T item)
 {
     require_open();
     const auto state = m_state; // the memory outlives the wait
-    const std::string message = detail::encode_queue_item(item);
+    const auto carrier = m_carrier;
+    detail::attachments attached;
+    const std::string message = detail::encode_queue_item(item, attached);
     for (;;)
     {
         std::uint32_t seen = 0;
-        if (state->try_put(message, seen))
+        if (state->try_put(message, seen, {&attached, nullptr, carrier->send_end.get()}))
         {
             co_return;
         }
@@ -173,13 +205,15 @@ task<T> queue<T>::async_get()
 {
     require_open();
     const auto state = m_state;
+    const auto carrier = m_carrier;
     std::string message;
     for (;;)
     {
         std::uint32_t seen = 0;
-        if (state->try_get(message, seen))
+        std::vector<uring::owned_fd> received;
+        if (state->try_get(message, seen, {nullptr, &received, carrier->receive_end.get()}))
         {
-            co_return detail::decode_queue_item<T>(message);
+            co_return detail::decode_queue_item<T>(message, std::move(received));
         }
         co_await detail::wait_for_items(*state, seen);
     }

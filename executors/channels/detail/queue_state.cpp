@@ -32,7 +32,8 @@ class queue_state::held
 namespace
 {
 
-constexpr std::uint64_t length_prefix = sizeof(std::uint32_t);
+// Each record: [u32 length][u64 ticket (0: no descriptors)][length bytes].
+constexpr std::uint64_t length_prefix = sizeof(std::uint32_t) + sizeof(std::uint64_t);
 
 // Sleeps on `word` while it holds `seen`, counted in `sleepers`, until `until`.
 bool sleep_on(std::atomic<std::uint32_t>& word, std::uint32_t seen,
@@ -98,7 +99,7 @@ void queue_state::wake_putter() noexcept
     }
 }
 
-bool queue_state::try_put(std::string_view message, std::uint32_t& seen)
+bool queue_state::try_put(std::string_view message, std::uint32_t& seen, queue_fds fds)
 {
     const std::uint64_t bytes = length_prefix + message.size();
     if (bytes > m_capacity || message.size() > UINT32_MAX)
@@ -116,8 +117,21 @@ bool queue_state::try_put(std::string_view message, std::uint32_t& seen)
             seen = m_room_seq.load(std::memory_order_relaxed);
             return false;
         }
+        std::uint64_t ticket = 0;
+        if (fds.attached != nullptr && !fds.attached->empty())
+        {
+            ticket = m_last_ticket + 1;
+            // Not waiting: a full socket buffer is a full queue (a get makes room in both).
+            if (!send_attachments(fds.socket, ticket, *fds.attached, false))
+            {
+                seen = m_room_seq.load(std::memory_order_relaxed);
+                return false;
+            }
+            m_last_ticket = ticket;
+        }
         const auto length = static_cast<std::uint32_t>(message.size());
-        copy_in(m_tail, &length, length_prefix);
+        copy_in(m_tail, &length, sizeof length);
+        copy_in(m_tail + sizeof length, &ticket, sizeof ticket);
         copy_in(m_tail + length_prefix, message.data(), message.size());
         m_tail += bytes;
         ++m_count;
@@ -133,7 +147,7 @@ bool queue_state::try_put(std::string_view message, std::uint32_t& seen)
     return true;
 }
 
-bool queue_state::try_get(std::string& out, std::uint32_t& seen)
+bool queue_state::try_get(std::string& out, std::uint32_t& seen, queue_fds fds)
 {
     bool more_items = false;
     {
@@ -144,10 +158,18 @@ bool queue_state::try_get(std::string& out, std::uint32_t& seen)
             return false;
         }
         std::uint32_t length = 0;
-        copy_out(m_head, &length, length_prefix);
+        std::uint64_t ticket = 0;
+        copy_out(m_head, &length, sizeof length);
+        copy_out(m_head + sizeof length, &ticket, sizeof ticket);
         out.resize(length);
         copy_out(m_head + length_prefix, out.data(), length);
         m_head += length_prefix + length;
+        if (ticket != 0 && fds.received != nullptr)
+        {
+            // Under the mutex, as they were sent: the next datagram is this item's (a put that
+            // died between its send and its record left one behind, which is skipped).
+            *fds.received = receive_attachments(fds.socket, ticket);
+        }
         --m_count;
         m_room_seq.fetch_add(1, std::memory_order_seq_cst);
         more_items = m_count > 0;
@@ -160,34 +182,34 @@ bool queue_state::try_get(std::string& out, std::uint32_t& seen)
     return true;
 }
 
-bool queue_state::put(std::string_view message, deadline until)
+bool queue_state::put(std::string_view message, deadline until, queue_fds fds)
 {
     for (;;)
     {
         std::uint32_t seen = 0;
-        if (try_put(message, seen))
+        if (try_put(message, seen, fds))
         {
             return true;
         }
         if (deadline_passed(until) || !sleep_on(m_room_seq, seen, m_putters, until))
         {
-            return try_put(message, seen); // one last look: room made at the deadline counts
+            return try_put(message, seen, fds); // one last look: room made at the deadline
         }
     }
 }
 
-bool queue_state::get(std::string& out, deadline until)
+bool queue_state::get(std::string& out, deadline until, queue_fds fds)
 {
     for (;;)
     {
         std::uint32_t seen = 0;
-        if (try_get(out, seen))
+        if (try_get(out, seen, fds))
         {
             return true;
         }
         if (deadline_passed(until) || !sleep_on(m_items_seq, seen, m_getters, until))
         {
-            return try_get(out, seen);
+            return try_get(out, seen, fds);
         }
     }
 }

@@ -18,11 +18,24 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "executors/interprocess/detail/robust_mutex_state.hpp"
+#include "executors/shared/detail/attachments.hpp"
+#include "runtime/uring/owned_fd.hpp"
 
 namespace weft::detail
 {
+
+/// Where the descriptors that items carry (shared memory in them) travel: a SOCK_SEQPACKET
+/// socket pair of the queue's, sent on and received from under the queue's mutex, so that
+/// they stay in the order of the items.
+struct queue_fds
+{
+    const attachments* attached = nullptr;            // put: what the item refers to
+    std::vector<uring::owned_fd>* received = nullptr; // get: the item's descriptors
+    int socket = -1;
+};
 
 struct queue_state
 {
@@ -38,10 +51,10 @@ struct queue_state
     /// Appends one message, sleeping while the queue is full until `until` (none: forever;
     /// passed: try once). False when it stayed full. Throws std::length_error when the message
     /// can never fit the ring.
-    bool put(std::string_view message, deadline until);
+    bool put(std::string_view message, deadline until, queue_fds fds = {});
     /// Takes the oldest message into `out`, sleeping while the queue is empty until `until`.
     /// False when it stayed empty.
-    bool get(std::string& out, deadline until);
+    bool get(std::string& out, deadline until, queue_fds fds = {});
 
     /// Items in the queue now (a snapshot), and whether it is full.
     [[nodiscard]] std::uint64_t size();
@@ -62,8 +75,8 @@ struct queue_state
     void count_getter(int delta) noexcept { m_getters.fetch_add(delta, std::memory_order_seq_cst); }
     void count_putter(int delta) noexcept { m_putters.fetch_add(delta, std::memory_order_seq_cst); }
     /// One try of put/get: the word to sleep on is stored in `seen` when it returns false.
-    bool try_put(std::string_view message, std::uint32_t& seen);
-    bool try_get(std::string& out, std::uint32_t& seen);
+    bool try_put(std::string_view message, std::uint32_t& seen, queue_fds fds = {});
+    bool try_get(std::string& out, std::uint32_t& seen, queue_fds fds = {});
     /// Whether every put item is done (join's condition); `seen` as for try_get.
     bool all_done(std::uint32_t& seen);
 
@@ -88,7 +101,8 @@ struct queue_state
     std::uint64_t m_head = 0; // byte position of the oldest message (grows without bound)
     std::uint64_t m_tail = 0; // byte position after the newest
     std::uint64_t m_count = 0;
-    std::uint64_t m_unfinished = 0; // put and not yet task_done (joinable_queue)
+    std::uint64_t m_unfinished = 0;  // put and not yet task_done (joinable_queue)
+    std::uint64_t m_last_ticket = 0; // of the last item that carried descriptors
 };
 
 static_assert(std::is_standard_layout_v<queue_state>);

@@ -1,5 +1,10 @@
 // The awaitable waits of the queues: an io_uring FUTEX_WAIT on the state's word where the
 // kernel has it (Linux 6.7), a retry every millisecond elsewhere.
+#include <cerrno>
+
+#include <sys/socket.h>
+#include <system_error>
+
 #include "executors/channels/detail/queue_codec.hpp"
 #include "runtime/sleep.hpp"
 #include "runtime/uring/futex_wait_operation.hpp"
@@ -49,6 +54,19 @@ task<void> wait_on(queue_state& state, std::atomic<std::uint32_t>& word, std::ui
 }
 
 } // namespace
+
+std::shared_ptr<queue_carrier> queue_carrier::make()
+{
+    int pair[2] = {-1, -1};
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
+    {
+        throw std::system_error(errno, std::system_category(), "weft: queue: socketpair");
+    }
+    auto carrier = std::make_shared<queue_carrier>();
+    carrier->send_end = uring::owned_fd(pair[0]);
+    carrier->receive_end = uring::owned_fd(pair[1]);
+    return carrier;
+}
 
 task<void> wait_for_items(queue_state& state, std::uint32_t seen)
 {

@@ -32,24 +32,19 @@ struct datagram_head
 
 std::uint32_t attachments::add(const std::shared_ptr<shared_segment>& segment)
 {
-    auto found = std::find(m_segments.begin(), m_segments.end(), segment);
-    if (found != m_segments.end())
-    {
-        return static_cast<std::uint32_t>(found - m_segments.begin());
-    }
-    m_segments.push_back(segment);
-    return static_cast<std::uint32_t>(m_segments.size() - 1);
+    return add(segment->fd(), segment);
 }
 
-std::vector<int> attachments::fds() const
+std::uint32_t attachments::add(int fd, std::shared_ptr<const void> owner)
 {
-    std::vector<int> out;
-    out.reserve(m_segments.size());
-    for (const auto& segment : m_segments)
+    auto found = std::find(m_fds.begin(), m_fds.end(), fd);
+    if (found != m_fds.end())
     {
-        out.push_back(segment->fd());
+        return static_cast<std::uint32_t>(found - m_fds.begin());
     }
-    return out;
+    m_fds.push_back(fd);
+    m_owners.push_back(std::move(owner));
+    return static_cast<std::uint32_t>(m_fds.size() - 1);
 }
 
 attachment_scope::attachment_scope(attachments& into) noexcept : m_previous(t_outbox)
@@ -64,6 +59,11 @@ attachment_scope::~attachment_scope()
 
 std::uint32_t attach_segment(const std::shared_ptr<shared_segment>& segment)
 {
+    return attach_fd(segment->fd(), segment);
+}
+
+std::uint32_t attach_fd(int fd, std::shared_ptr<const void> owner)
+{
     if (t_outbox == nullptr)
     {
         throw std::logic_error(
@@ -71,7 +71,7 @@ std::uint32_t attach_segment(const std::shared_ptr<shared_segment>& segment)
             "only as an argument of a process, a pool task or an initializer, or through a "
             "weft queue");
     }
-    return t_outbox->add(segment);
+    return t_outbox->add(fd, std::move(owner));
 }
 
 attachment_inbox::attachment_inbox(std::span<const int> fds) noexcept
@@ -80,8 +80,14 @@ attachment_inbox::attachment_inbox(std::span<const int> fds) noexcept
     t_inbox = this;
 }
 
+attachment_inbox::attachment_inbox(std::vector<uring::owned_fd> fds) noexcept
+    : m_received(std::move(fds)), m_fetched(true), m_owns(true), m_previous(t_inbox)
+{
+    t_inbox = this;
+}
+
 attachment_inbox::attachment_inbox(int socket, std::uint64_t id) noexcept
-    : m_socket(socket), m_id(id), m_previous(t_inbox)
+    : m_socket(socket), m_id(id), m_owns(true), m_previous(t_inbox)
 {
     t_inbox = this;
 }
@@ -94,9 +100,15 @@ attachment_inbox::~attachment_inbox()
 void attachment_inbox::fetch()
 {
     m_fetched = true;
+    m_received = receive_attachments(m_socket, m_id);
+}
+
+std::vector<uring::owned_fd> receive_attachments(int socket, std::uint64_t id)
+{
+    std::vector<uring::owned_fd> received;
     std::size_t total = 0;
     bool first = true;
-    while (first || m_received.size() < total)
+    while (first || received.size() < total)
     {
         datagram_head head{};
         iovec iov{&head, sizeof head};
@@ -108,15 +120,14 @@ void attachment_inbox::fetch()
         msg.msg_controllen = sizeof control;
         // The sender passes the descriptors before the message itself, so they are here by
         // the time it is decoded: never wait (a missing datagram is an error, not a hang).
-        const ssize_t got = ::recvmsg(m_socket, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        const ssize_t got = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
         if (got < 0 && errno == EINTR)
         {
             continue;
         }
         if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         {
-            throw std::runtime_error(
-                "weft: the shared memory descriptors of a task did not arrive");
+            throw std::runtime_error("weft: the descriptors sent with a message did not arrive");
         }
         if (got < 0)
         {
@@ -125,8 +136,7 @@ void attachment_inbox::fetch()
         }
         if (got != static_cast<ssize_t>(sizeof head))
         {
-            throw std::runtime_error(
-                "weft: the shared memory descriptors of a task did not arrive");
+            throw std::runtime_error("weft: the descriptors sent with a message did not arrive");
         }
         std::vector<uring::owned_fd> fds;
         for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c))
@@ -146,61 +156,69 @@ void attachment_inbox::fetch()
         {
             throw std::runtime_error("weft: shared memory descriptors were cut off (fd limit?)");
         }
-        if (head.id != m_id)
+        if (head.id != id)
         {
             continue; // a message whose decoding stopped before its descriptors: dropped
         }
         first = false;
         total = head.total;
-        if (head.first != m_received.size())
+        if (head.first != received.size())
         {
             throw std::runtime_error("weft: shared memory descriptors arrived out of order");
         }
         for (auto& fd : fds)
         {
-            m_received.push_back(std::move(fd));
+            received.push_back(std::move(fd));
         }
     }
+    return received;
 }
 
-std::shared_ptr<shared_segment> attachment_inbox::segment(std::uint32_t index)
+int attachment_inbox::peek(std::uint32_t index)
 {
     if (!m_fetched)
     {
         fetch();
     }
-    if (index < m_segments.size() && m_segments[index] != nullptr)
-    {
-        return m_segments[index];
-    }
-    uring::owned_fd fd;
-    if (m_socket >= 0)
+    if (m_owns)
     {
         if (index >= m_received.size() || !m_received[index].valid())
         {
             throw std::runtime_error("weft: a shared memory descriptor is missing from a message");
         }
-        fd = std::move(m_received[index]);
+        return m_received[index].get();
     }
-    else
+    if (index >= m_borrowed.size())
     {
-        if (index >= m_borrowed.size())
-        {
-            throw std::runtime_error("weft: a shared memory descriptor is missing from a message");
-        }
-        fd = uring::owned_fd(::fcntl(m_borrowed[index], F_DUPFD_CLOEXEC, 0));
-        if (!fd.valid())
-        {
-            throw std::system_error(errno, std::system_category(),
-                                    "weft: duplicating an inherited shared memory descriptor");
-        }
+        throw std::runtime_error("weft: a shared memory descriptor is missing from a message");
     }
+    return m_borrowed[index];
+}
+
+uring::owned_fd attachment_inbox::duplicate(std::uint32_t index)
+{
+    uring::owned_fd fd(::fcntl(peek(index), F_DUPFD_CLOEXEC, 0));
+    if (!fd.valid())
+    {
+        throw std::system_error(errno, std::system_category(),
+                                "weft: duplicating a received descriptor");
+    }
+    return fd;
+}
+
+std::shared_ptr<shared_segment> attachment_inbox::segment(std::uint32_t index)
+{
+    if (index < m_segments.size() && m_segments[index] != nullptr)
+    {
+        return m_segments[index];
+    }
+    auto segment = shared_segment::adopt(duplicate(index));
     if (m_segments.size() <= index)
     {
         m_segments.resize(index + 1);
     }
-    m_segments[index] = shared_segment::adopt(std::move(fd));
-    return m_segments[index];
+    m_segments[index] = segment;
+    return segment;
 }
 
 std::shared_ptr<shared_segment> attached_segment(std::uint32_t index)
@@ -212,9 +230,22 @@ std::shared_ptr<shared_segment> attached_segment(std::uint32_t index)
     return t_inbox->segment(index);
 }
 
-void send_attachments(int socket, std::uint64_t id, const attachments& what)
+uring::owned_fd attached_fd(std::uint32_t index)
 {
-    const std::vector<int> fds = what.fds();
+    if (t_inbox == nullptr)
+    {
+        throw std::logic_error("weft: a descriptor decoded outside a message that carries it");
+    }
+    return t_inbox->duplicate(index);
+}
+
+bool send_attachments(int socket, std::uint64_t id, const attachments& what, bool wait)
+{
+    const std::vector<int>& fds = what.fds();
+    if (!wait && fds.size() > fds_per_datagram)
+    {
+        throw std::length_error("weft: a message may carry at most 250 shared objects");
+    }
     for (std::size_t first = 0; first < fds.size(); first += fds_per_datagram)
     {
         const std::size_t n = std::min(fds_per_datagram, fds.size() - first);
@@ -232,8 +263,12 @@ void send_attachments(int socket, std::uint64_t id, const attachments& what)
         c->cmsg_type = SCM_RIGHTS;
         c->cmsg_len = CMSG_LEN(n * sizeof(int));
         std::memcpy(CMSG_DATA(c), fds.data() + first, n * sizeof(int));
-        while (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0)
+        while (::sendmsg(socket, &msg, MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT)) < 0)
         {
+            if (!wait && (errno == EAGAIN || errno == EWOULDBLOCK))
+            {
+                return false;
+            }
             if (errno != EINTR)
             {
                 throw std::system_error(errno, std::system_category(),
@@ -241,6 +276,7 @@ void send_attachments(int socket, std::uint64_t id, const attachments& what)
             }
         }
     }
+    return true;
 }
 
 } // namespace weft::detail

@@ -16,21 +16,29 @@
 namespace weft::detail
 {
 
-/// The segments a message refers to, in index order (each once). Keeps them alive until sent.
+/// The descriptors a message refers to (shared segments, a queue's socket), in index order,
+/// each once, with what keeps each open until the message is sent.
 class attachments
 {
   public:
     /// The index of `segment` in this message, adding it the first time.
     std::uint32_t add(const std::shared_ptr<shared_segment>& segment);
+    /// The index of descriptor `fd`, which `owner` keeps open, adding it the first time.
+    std::uint32_t add(int fd, std::shared_ptr<const void> owner);
 
-    [[nodiscard]] bool empty() const noexcept { return m_segments.empty(); }
-    [[nodiscard]] std::size_t size() const noexcept { return m_segments.size(); }
+    [[nodiscard]] bool empty() const noexcept { return m_fds.empty(); }
+    [[nodiscard]] std::size_t size() const noexcept { return m_fds.size(); }
     /// The descriptors to pass, in index order.
-    [[nodiscard]] std::vector<int> fds() const;
-    void clear() noexcept { m_segments.clear(); }
+    [[nodiscard]] const std::vector<int>& fds() const noexcept { return m_fds; }
+    void clear() noexcept
+    {
+        m_fds.clear();
+        m_owners.clear();
+    }
 
   private:
-    std::vector<std::shared_ptr<shared_segment>> m_segments;
+    std::vector<int> m_fds;
+    std::vector<std::shared_ptr<const void>> m_owners;
 };
 
 /// While alive, shared handles encoded on this thread attach their segments to `into`
@@ -51,6 +59,8 @@ class attachment_scope
 /// std::logic_error when there is none (the bytes were being encoded for something that cannot
 /// carry descriptors).
 std::uint32_t attach_segment(const std::shared_ptr<shared_segment>& segment);
+/// The same for any descriptor that `owner` keeps open.
+std::uint32_t attach_fd(int fd, std::shared_ptr<const void> owner);
 
 /// The receiving side: the descriptors of the message being decoded on this thread. Either
 /// given outright (a spawned child's inherited descriptors) or fetched on first use from a
@@ -60,6 +70,8 @@ class attachment_inbox
   public:
     /// Descriptors already here, borrowed (not closed by the inbox).
     explicit attachment_inbox(std::span<const int> fds) noexcept;
+    /// Descriptors received already (receive_attachments), owned by the inbox.
+    explicit attachment_inbox(std::vector<uring::owned_fd> fds) noexcept;
     /// Descriptors to receive from `socket` for message `id`, on first use.
     attachment_inbox(int socket, std::uint64_t id) noexcept;
     attachment_inbox(const attachment_inbox&) = delete;
@@ -69,9 +81,12 @@ class attachment_inbox
     /// The segment at `index` of the message. Throws std::runtime_error when the message came
     /// without it.
     [[nodiscard]] std::shared_ptr<shared_segment> segment(std::uint32_t index);
+    /// A descriptor of this process for the one at `index` (a duplicate: the caller owns it).
+    [[nodiscard]] uring::owned_fd duplicate(std::uint32_t index);
 
   private:
     void fetch();
+    [[nodiscard]] int peek(std::uint32_t index);
 
     std::span<const int> m_borrowed;
     std::vector<uring::owned_fd> m_received;
@@ -79,16 +94,24 @@ class attachment_inbox
     int m_socket = -1;
     std::uint64_t m_id = 0;
     bool m_fetched = false;
+    bool m_owns = false; // the descriptors are m_received (else m_borrowed)
     attachment_inbox* m_previous;
 };
 
 /// The segment at `index` of the message being decoded on this thread. Throws
 /// std::logic_error when no inbox is active.
 std::shared_ptr<shared_segment> attached_segment(std::uint32_t index);
+/// A duplicate of the descriptor at `index` of the message being decoded on this thread.
+uring::owned_fd attached_fd(std::uint32_t index);
 
 /// Sends the descriptors of `what` for message `id` over a SOCK_SEQPACKET `socket` (in
-/// datagrams of at most 250 descriptors). Throws std::system_error (EPIPE when the receiver is
-/// gone).
-void send_attachments(int socket, std::uint64_t id, const attachments& what);
+/// datagrams of at most 250 descriptors). With wait = false (one datagram at most, else
+/// std::length_error) returns false instead of blocking when the socket's buffer is full.
+/// Throws std::system_error (EPIPE when the receiver is gone).
+bool send_attachments(int socket, std::uint64_t id, const attachments& what, bool wait = true);
+
+/// Receives what send_attachments sent for message `id` (dropping older messages' datagrams),
+/// without waiting: throws std::runtime_error when it is not there.
+[[nodiscard]] std::vector<uring::owned_fd> receive_attachments(int socket, std::uint64_t id);
 
 } // namespace weft::detail

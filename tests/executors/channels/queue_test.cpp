@@ -270,6 +270,59 @@ BOOST_AUTO_TEST_CASE(joinable_queue_join_waits_for_every_task_done)
     BOOST_TEST(q.join(0s));
 }
 
+BOOST_AUTO_TEST_CASE(a_shared_value_travels_through_a_queue_as_the_same_memory)
+{
+    for (const start_method method : all_methods)
+    {
+        queue<weft::shared_value<std::int64_t>> inbox;
+        queue<std::int64_t> replies;
+        weft::process child(
+            {.start_method = method},
+            +[](queue<weft::shared_value<std::int64_t>> in, queue<std::int64_t> out)
+            {
+                for (int i = 0; i < 3; ++i)
+                {
+                    weft::shared_value<std::int64_t> v = in.get(patience);
+                    v.set(v.get() * 10);
+                    out.put(v.get());
+                }
+            },
+            inbox, replies);
+        child.start();
+        std::vector<weft::shared_value<std::int64_t>> values;
+        for (std::int64_t i = 1; i <= 3; ++i)
+        {
+            values.emplace_back(i);
+            inbox.put(values.back());
+        }
+        for (std::int64_t i = 1; i <= 3; ++i)
+        {
+            BOOST_TEST(replies.get(patience) == i * 10);
+            BOOST_TEST(values[static_cast<std::size_t>(i - 1)].get() == i * 10); // same memory
+        }
+        child.join(patience);
+        BOOST_TEST(child.exitcode().value_or(-99) == 0);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_queue_travels_through_a_queue)
+{
+    queue<queue<std::string>> mailboxes;
+    queue<std::string> reply_to;
+    weft::process child(
+        {.start_method = start_method::spawn},
+        +[](queue<queue<std::string>> boxes)
+        {
+            queue<std::string> box = boxes.get(patience);
+            box.put("hello from the child");
+        },
+        mailboxes);
+    child.start();
+    mailboxes.put(reply_to);
+    BOOST_TEST(reply_to.get(patience) == "hello from the child");
+    child.join(patience);
+}
+
 BOOST_AUTO_TEST_CASE(simple_queue_put_get_empty)
 {
     weft::simple_queue<std::string> q;
