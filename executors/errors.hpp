@@ -43,4 +43,12 @@ class queue_full : public std::runtime_error
     queue_full() : std::runtime_error("weft: queue is full") {}
 };
 
+/// Thrown by a receive on a connection whose other end is closed, with nothing left to read,
+/// as Python's EOFError.
+class eof_error : public std::runtime_error
+{
+  public:
+    eof_error() : std::runtime_error("weft: the other end of the connection is closed") {}
+};
+
 } // namespace weft

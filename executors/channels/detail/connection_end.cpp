@@ -1,0 +1,174 @@
+#include "executors/channels/detail/connection_end.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <limits>
+#include <poll.h>
+
+#include <system_error>
+
+#include "runtime/errors.hpp"
+#include "runtime/uring/poll_operation.hpp"
+
+namespace weft::detail
+{
+namespace
+{
+
+// Python caps nothing either; the cap only stops a corrupt length from allocating the machine.
+constexpr std::uint64_t message_limit = std::uint64_t{1} << 40;
+
+// Waits for `events` on `fd` until `until`; false when it passed first.
+bool wait_for(int fd, short events, std::optional<std::chrono::steady_clock::time_point> until)
+{
+    for (;;)
+    {
+        int timeout_ms = -1;
+        if (until)
+        {
+            const auto left = *until - std::chrono::steady_clock::now();
+            if (left <= left.zero())
+            {
+                timeout_ms = 0;
+            }
+            else
+            {
+                timeout_ms = static_cast<int>(std::min<std::int64_t>(
+                    std::chrono::ceil<std::chrono::milliseconds>(left).count(),
+                    std::numeric_limits<int>::max()));
+            }
+        }
+        pollfd p{fd, events, 0};
+        const int n = ::poll(&p, 1, timeout_ms);
+        if (n < 0 && errno == EINTR)
+        {
+            continue;
+        }
+        if (n < 0)
+        {
+            throw std::system_error(errno, std::system_category(), "weft: connection: poll");
+        }
+        if (n > 0)
+        {
+            return true;
+        }
+        if (timeout_ms == 0)
+        {
+            return false;
+        }
+    }
+}
+
+} // namespace
+
+connection_end::connection_end(uring::owned_fd fd, bool readable, bool writable)
+    : m_fd(std::move(fd)), m_readable(readable), m_writable(writable)
+{
+    const int flags = ::fcntl(m_fd.get(), F_GETFL);
+    if (flags < 0 || ::fcntl(m_fd.get(), F_SETFL, flags | O_NONBLOCK) != 0)
+    {
+        throw std::system_error(errno, std::system_category(), "weft: connection: fcntl");
+    }
+}
+
+int connection_end::checked_fd(bool for_reading) const
+{
+    if (!m_fd.valid())
+    {
+        throw invalid_state_error("weft: connection: handle is closed");
+    }
+    if (for_reading && !m_readable)
+    {
+        throw invalid_state_error("weft: connection: connection is write-only");
+    }
+    if (!for_reading && !m_writable)
+    {
+        throw invalid_state_error("weft: connection: connection is read-only");
+    }
+    return m_fd.get();
+}
+
+int connection_end::fd() const
+{
+    if (!m_fd.valid())
+    {
+        throw invalid_state_error("weft: connection: handle is closed");
+    }
+    return m_fd.get();
+}
+
+void connection_end::send(std::string_view body, const attachments& attached)
+{
+    std::lock_guard held(m_send);
+    const int fd = checked_fd(false);
+    frame_writer writer(body, attached);
+    while (writer.step(fd) == io_progress::would_block)
+    {
+        (void)wait_for(fd, POLLOUT, std::nullopt);
+    }
+}
+
+bool connection_end::receive(frame_reader& into)
+{
+    std::lock_guard held(m_receive);
+    const int fd = checked_fd(true);
+    for (;;)
+    {
+        switch (into.step(fd, message_limit))
+        {
+        case io_progress::done:
+            return true;
+        case io_progress::closed:
+            return false;
+        case io_progress::would_block:
+            (void)wait_for(fd, POLLIN, std::nullopt);
+            break;
+        }
+    }
+}
+
+bool connection_end::poll(deadline until)
+{
+    return wait_for(checked_fd(true), POLLIN, until);
+}
+
+task<void> connection_end::async_send(std::string body, attachments attached)
+{
+    const int fd = checked_fd(false);
+    frame_writer writer(body, attached);
+    while (writer.step(fd) == io_progress::would_block)
+    {
+        (void)co_await uring::poll_operation(fd, POLLOUT);
+    }
+}
+
+task<bool> connection_end::async_receive(frame_reader& into)
+{
+    const int fd = checked_fd(true);
+    for (;;)
+    {
+        switch (into.step(fd, message_limit))
+        {
+        case io_progress::done:
+            co_return true;
+        case io_progress::closed:
+            co_return false;
+        case io_progress::would_block:
+            (void)co_await uring::poll_operation(fd, POLLIN);
+            break;
+        }
+    }
+}
+
+void connection_end::close() noexcept
+{
+    std::scoped_lock held(m_send, m_receive);
+    m_fd.reset();
+}
+
+bool connection_end::closed() const noexcept
+{
+    return !m_fd.valid();
+}
+
+} // namespace weft::detail

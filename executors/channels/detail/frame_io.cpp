@@ -1,0 +1,173 @@
+#include "executors/channels/detail/frame_io.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include <sys/socket.h>
+#include <system_error>
+
+namespace weft::detail
+{
+namespace
+{
+
+constexpr std::size_t most_fds = 250;
+
+bool would_block(int error) noexcept
+{
+    return error == EAGAIN || error == EWOULDBLOCK;
+}
+
+} // namespace
+
+frame_writer::frame_writer(std::string_view body, const attachments& attached)
+    : m_body(body), m_attached(&attached)
+{
+    if (attached.size() > most_fds)
+    {
+        throw std::length_error("weft: a message may carry at most 250 shared objects");
+    }
+    m_header.length = body.size();
+    m_header.fds = static_cast<std::uint32_t>(attached.size());
+}
+
+io_progress frame_writer::step(int fd)
+{
+    const std::size_t total = sizeof m_header + m_body.size();
+    while (m_sent < total)
+    {
+        ssize_t n = 0;
+        if (m_sent < sizeof m_header)
+        {
+            iovec parts[2] = {
+                {reinterpret_cast<char*>(&m_header) + m_sent, sizeof m_header - m_sent},
+                {const_cast<char*>(m_body.data()), m_body.size()}};
+            msghdr msg{};
+            msg.msg_iov = parts;
+            msg.msg_iovlen = m_body.empty() ? 1 : 2;
+            alignas(cmsghdr) char control[CMSG_SPACE(most_fds * sizeof(int))] = {};
+            if (m_sent == 0 && !m_attached->empty())
+            {
+                // With the first byte of the header: the receiver gets them with it.
+                const std::size_t bytes = m_attached->size() * sizeof(int);
+                msg.msg_control = control;
+                msg.msg_controllen = CMSG_SPACE(bytes);
+                cmsghdr* c = CMSG_FIRSTHDR(&msg);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(bytes);
+                std::memcpy(CMSG_DATA(c), m_attached->fds().data(), bytes);
+            }
+            n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
+        else
+        {
+            const std::size_t at = m_sent - sizeof m_header;
+            n = ::send(fd, m_body.data() + at, m_body.size() - at, MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
+        if (n < 0)
+        {
+            if (errno == EINTR)
+            {
+                continue;
+            }
+            if (would_block(errno))
+            {
+                return io_progress::would_block;
+            }
+            throw std::system_error(errno, std::system_category(), "weft: connection: send");
+        }
+        m_sent += static_cast<std::size_t>(n);
+    }
+    return io_progress::done;
+}
+
+io_progress frame_reader::step(int fd, std::uint64_t limit)
+{
+    while (m_header_got < sizeof m_header)
+    {
+        iovec part{reinterpret_cast<char*>(&m_header) + m_header_got,
+                   sizeof m_header - m_header_got};
+        alignas(cmsghdr) char control[CMSG_SPACE(most_fds * sizeof(int))];
+        msghdr msg{};
+        msg.msg_iov = &part;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        const ssize_t n = ::recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0)
+        {
+            if (errno == EINTR)
+            {
+                continue;
+            }
+            if (would_block(errno))
+            {
+                return io_progress::would_block;
+            }
+            throw std::system_error(errno, std::system_category(), "weft: connection: recv");
+        }
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c))
+        {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+            {
+                const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (std::size_t i = 0; i < count; ++i)
+                {
+                    int received = -1;
+                    std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof received);
+                    m_fds.emplace_back(received);
+                }
+            }
+        }
+        if (n == 0)
+        {
+            if (m_header_got == 0)
+            {
+                return io_progress::closed;
+            }
+            throw std::runtime_error("weft: connection: the other end closed in a message");
+        }
+        m_header_got += static_cast<std::size_t>(n);
+        if (m_header_got == sizeof m_header)
+        {
+            if (m_header.length > limit)
+            {
+                throw std::runtime_error("weft: connection: a message of " +
+                                         std::to_string(m_header.length) +
+                                         " bytes is over the limit");
+            }
+            if (m_fds.size() != m_header.fds)
+            {
+                throw std::runtime_error("weft: connection: a message's descriptors are missing");
+            }
+            m_body.resize(static_cast<std::size_t>(m_header.length));
+        }
+    }
+    while (m_body_got < m_body.size())
+    {
+        const ssize_t n =
+            ::recv(fd, m_body.data() + m_body_got, m_body.size() - m_body_got, MSG_DONTWAIT);
+        if (n < 0)
+        {
+            if (errno == EINTR)
+            {
+                continue;
+            }
+            if (would_block(errno))
+            {
+                return io_progress::would_block;
+            }
+            throw std::system_error(errno, std::system_category(), "weft: connection: recv");
+        }
+        if (n == 0)
+        {
+            throw std::runtime_error("weft: connection: the other end closed in a message");
+        }
+        m_body_got += static_cast<std::size_t>(n);
+    }
+    return io_progress::done;
+}
+
+} // namespace weft::detail

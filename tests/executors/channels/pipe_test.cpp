@@ -1,0 +1,150 @@
+// pipe and connection: the seeds' ten messages from a child, end of file once the other end is
+// closed everywhere, one-way pipes, poll, large byte messages, shared memory in a message, and
+// the coroutine forms.
+#define BOOST_TEST_MODULE pipe
+#define BOOST_TEST_NO_MAIN
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <weft/weft.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include "../processes/pool_test_support.hpp"
+
+using namespace std::chrono_literals;
+using weft::connection;
+using weft::start_method;
+using weft::test::all_methods;
+using weft::test::patience;
+
+namespace
+{
+
+void send_ten(connection<std::string> out)
+{
+    for (int i = 0; i < 10; ++i)
+    {
+        out.send("message " + std::to_string(i));
+    }
+    out.close();
+}
+
+void echo_bytes(connection<std::string> end)
+{
+    const std::string bytes = end.recv_bytes();
+    end.send_bytes(bytes);
+}
+
+void bump(connection<weft::shared_value<int>> in)
+{
+    weft::shared_value<int> v = in.recv();
+    v.set(v.get() + 1);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(ten_messages_then_end_of_file_under_every_start_method)
+{
+    for (const start_method method : all_methods)
+    {
+        auto [parent_end, child_end] = weft::pipe<std::string>();
+        weft::process child({.start_method = method}, send_ten, child_end);
+        child.start();
+        child_end.close(); // ours: the child has its own
+        for (int i = 0; i < 10; ++i)
+        {
+            BOOST_TEST(parent_end.recv() == "message " + std::to_string(i));
+        }
+        child.join(patience);
+        BOOST_CHECK_THROW((void)parent_end.recv(), weft::eof_error);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_one_way_pipe_refuses_the_other_way)
+{
+    auto [reader, writer] = weft::pipe<int>(false);
+    BOOST_TEST(reader.readable());
+    BOOST_TEST(!reader.writable());
+    BOOST_TEST(!writer.readable());
+    writer.send(5);
+    BOOST_TEST(reader.recv() == 5);
+    BOOST_CHECK_THROW(reader.send(1), weft::invalid_state_error);
+    BOOST_CHECK_THROW((void)writer.recv(), weft::invalid_state_error);
+    writer.close();
+    BOOST_CHECK_THROW((void)reader.recv(), weft::eof_error);
+    BOOST_CHECK_THROW(writer.send(1), weft::invalid_state_error); // closed handle
+}
+
+BOOST_AUTO_TEST_CASE(poll_waits_for_a_message)
+{
+    auto [a, b] = weft::pipe<int>();
+    BOOST_TEST(!a.poll());
+    BOOST_TEST(!a.poll(20ms));
+    std::thread later(
+        [&b]
+        {
+            std::this_thread::sleep_for(30ms);
+            b.send(1);
+        });
+    BOOST_TEST(a.poll(patience));
+    BOOST_TEST(a.recv() == 1);
+    later.join();
+}
+
+BOOST_AUTO_TEST_CASE(a_large_byte_message_goes_both_ways)
+{
+    auto [here, there] = weft::pipe<std::string>();
+    weft::process child({.start_method = start_method::spawn}, echo_bytes, there);
+    child.start();
+    std::string big(8 << 20, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i)
+    {
+        big[i] = static_cast<char>(i * 131 % 251);
+    }
+    here.send_bytes(big);
+    BOOST_TEST((here.recv_bytes() == big));
+    child.join(patience);
+}
+
+BOOST_AUTO_TEST_CASE(shared_memory_in_a_message_is_the_same_memory)
+{
+    auto [here, there] = weft::pipe<weft::shared_value<int>>();
+    weft::process child({.start_method = start_method::forkserver}, bump, there);
+    child.start();
+    weft::shared_value<int> v(41);
+    here.send(v);
+    child.join(patience);
+    BOOST_TEST(v.get() == 42);
+}
+
+BOOST_AUTO_TEST_CASE(coroutines_send_and_receive_through_the_loop)
+{
+    auto [a, b] = weft::pipe<std::string>();
+    weft::event_loop loop;
+    auto body = [&]() -> weft::task<std::string>
+    {
+        weft::process child(
+            {.start_method = start_method::forkserver},
+            +[](connection<std::string> end)
+            {
+                const std::string got = end.recv();
+                std::this_thread::sleep_for(50ms);
+                end.send(got + " back");
+            },
+            b);
+        child.start();
+        co_await a.async_send("there and");
+        std::string reply = co_await a.async_recv();
+        child.join(patience);
+        co_return reply;
+    };
+    BOOST_TEST(loop.run(body()) == "there and back");
+}
+
+int main(int argc, char** argv)
+{
+    weft::main_guard(argc, argv);
+    return boost::unit_test::unit_test_main(&init_unit_test, argc, argv);
+}
