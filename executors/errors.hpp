@@ -51,4 +51,12 @@ class eof_error : public std::runtime_error
     eof_error() : std::runtime_error("weft: the other end of the connection is closed") {}
 };
 
+/// Thrown by a listener's accept or a client's connect when the other side does not hold the
+/// same authkey (Python's AuthenticationError). The connection is closed.
+class authentication_error : public std::runtime_error
+{
+  public:
+    using std::runtime_error::runtime_error;
+};
+
 } // namespace weft

@@ -4,6 +4,7 @@
 
 #include "executors/channels/connection.hpp"
 #include "executors/channels/joinable_queue.hpp"
+#include "executors/channels/listener.hpp"
 #include "executors/channels/pipe.hpp"
 #include "executors/channels/queue.hpp"
 #include "executors/channels/queue_options.hpp"

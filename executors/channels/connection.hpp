@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "executors/channels/detail/authentication.hpp"
 #include "executors/channels/detail/connection_end.hpp"
 #include "executors/channels/detail/queue_codec.hpp"
 #include "executors/errors.hpp"
@@ -126,6 +127,22 @@ class connection
     connection(uring::owned_fd fd, bool readable, bool writable)
         : m_end(std::make_shared<detail::connection_end>(std::move(fd), readable, writable))
     {
+    }
+
+    /// Runs the authkey handshake on a new connection (listener and client), closing it and
+    /// throwing authentication_error when it fails.
+    void authenticate(bool as_server, std::string_view key)
+    {
+        try
+        {
+            as_server ? detail::authenticate_server(*m_end, key)
+                      : detail::authenticate_client(*m_end, key);
+        }
+        catch (...)
+        {
+            m_end->close();
+            throw;
+        }
     }
 
   private:

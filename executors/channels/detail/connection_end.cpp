@@ -110,11 +110,16 @@ void connection_end::send(std::string_view body, const attachments& attached)
 
 bool connection_end::receive(frame_reader& into)
 {
+    return receive(into, message_limit);
+}
+
+bool connection_end::receive(frame_reader& into, std::uint64_t limit)
+{
     std::lock_guard held(m_receive);
     const int fd = checked_fd(true);
     for (;;)
     {
-        switch (into.step(fd, message_limit))
+        switch (into.step(fd, limit))
         {
         case io_progress::done:
             return true;

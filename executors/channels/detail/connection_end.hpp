@@ -29,6 +29,8 @@ class connection_end
     /// Receives one message into `into`; false when the other end is closed (end of file).
     /// Throws invalid_state_error when closed or write-only.
     bool receive(frame_reader& into);
+    /// The same, refusing a message longer than `limit` bytes (std::runtime_error).
+    bool receive(frame_reader& into, std::uint64_t limit);
     /// Whether a message (or the end of file) can be received without blocking, waiting at most
     /// until `until` (none: forever).
     bool poll(deadline until);

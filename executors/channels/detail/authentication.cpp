@@ -1,0 +1,108 @@
+#include "executors/channels/detail/authentication.hpp"
+
+#include <array>
+#include <cerrno>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <string>
+
+#include <sys/random.h>
+#include <system_error>
+
+#include "executors/errors.hpp"
+
+namespace weft::detail
+{
+namespace
+{
+
+constexpr std::string_view challenge_tag = "#CHALLENGE#{sha256}";
+constexpr std::string_view welcome = "#WELCOME#";
+constexpr std::string_view failure = "#FAILURE#";
+constexpr std::size_t challenge_bytes = 40;
+constexpr std::uint64_t handshake_limit = 256; // Python's cap on pre-authentication messages
+
+std::string receive_small(connection_end& end)
+{
+    frame_reader reader;
+    if (!end.receive(reader, handshake_limit))
+    {
+        throw authentication_error("weft: the peer closed the connection while authenticating");
+    }
+    if (!reader.fds().empty())
+    {
+        throw authentication_error("weft: the peer sent descriptors while authenticating");
+    }
+    return std::move(reader.body());
+}
+
+void send_small(connection_end& end, std::string_view message)
+{
+    end.send(message, attachments{});
+}
+
+std::string hmac(std::string_view key, std::string_view message)
+{
+    std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+    unsigned int length = 0;
+    if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+             reinterpret_cast<const unsigned char*>(message.data()), message.size(), out.data(),
+             &length) == nullptr)
+    {
+        throw std::runtime_error("weft: HMAC-SHA256 failed");
+    }
+    return std::string(reinterpret_cast<const char*>(out.data()), length);
+}
+
+void deliver_challenge(connection_end& end, std::string_view key)
+{
+    std::string message(challenge_tag);
+    std::array<char, challenge_bytes> random{};
+    if (::getrandom(random.data(), random.size(), 0) != static_cast<ssize_t>(random.size()))
+    {
+        throw std::system_error(errno, std::system_category(), "weft: getrandom");
+    }
+    message.append(random.data(), random.size());
+    send_small(end, message);
+    const std::string expected = hmac(key, message);
+    const std::string answer = receive_small(end);
+    if (answer.size() != expected.size() ||
+        CRYPTO_memcmp(answer.data(), expected.data(), expected.size()) != 0)
+    {
+        send_small(end, failure);
+        throw authentication_error("weft: digest received was wrong (authkey mismatch)");
+    }
+    send_small(end, welcome);
+}
+
+void answer_challenge(connection_end& end, std::string_view key)
+{
+    const std::string message = receive_small(end);
+    if (message.size() != challenge_tag.size() + challenge_bytes ||
+        message.compare(0, challenge_tag.size(), challenge_tag) != 0)
+    {
+        throw authentication_error("weft: the peer's challenge is malformed");
+    }
+    send_small(end, hmac(key, message));
+    if (receive_small(end) != welcome)
+    {
+        throw authentication_error("weft: digest sent was rejected (authkey mismatch)");
+    }
+}
+
+} // namespace
+
+void authenticate_server(connection_end& end, std::string_view key)
+{
+    deliver_challenge(end, key);
+    answer_challenge(end, key);
+}
+
+void authenticate_client(connection_end& end, std::string_view key)
+{
+    answer_challenge(end, key);
+    deliver_challenge(end, key);
+}
+
+} // namespace weft::detail

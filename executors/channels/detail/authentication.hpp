@@ -1,0 +1,20 @@
+#pragma once
+// Python's connection authentication (deliver_challenge / answer_challenge), both ways: each
+// side proves it holds the key with an HMAC-SHA256 (OpenSSL's) of a random challenge, before
+// anything else crosses the connection. Messages before that are capped at 256 bytes and never
+// deserialized.
+
+#include <string_view>
+
+#include "executors/channels/detail/connection_end.hpp"
+
+namespace weft::detail
+{
+
+/// The listener's side: challenges, then answers the client's challenge. Throws
+/// authentication_error when the peer does not hold `key`.
+void authenticate_server(connection_end& end, std::string_view key);
+/// The client's side: answers, then challenges the server.
+void authenticate_client(connection_end& end, std::string_view key);
+
+} // namespace weft::detail

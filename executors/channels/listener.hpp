@@ -1,0 +1,96 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <unistd.h>
+#include <utility>
+
+#include <sys/socket.h>
+
+#include "executors/channels/connection.hpp"
+#include "executors/channels/detail/authentication.hpp"
+#include "executors/channels/detail/socket_setup.hpp"
+#include "runtime/net/socket_address.hpp"
+
+namespace weft
+{
+
+/// Python's multiprocessing.connection.Listener: accepts connections on a Unix or TCP socket
+/// (socket_address::unix_path("/run/x.sock"), unix_path with a leading '\0' for an abstract
+/// name, socket_address::parse("127.0.0.1", 0) for TCP on a port the system picks),
+/// each a connection<T>, from clients that prove they hold the same `authkey` (an HMAC-SHA256
+/// challenge both ways, before any message is read; nothing is deserialized from a peer that
+/// has not passed it, and its messages are capped at 256 bytes until then). An empty key is a
+/// key too (Python 3.12's rule): both sides must still agree.
+///
+/// Not copyable; a Unix socket's file is removed when the listener is destroyed.
+template <class T>
+class listener
+{
+  public:
+    /// Binds and listens. Throws std::system_error (EADDRINUSE...), std::invalid_argument.
+    explicit listener(socket_address where, std::string authkey = {}, int backlog = 16)
+        : m_fd(detail::listen_on(where, backlog)), m_address(detail::bound_address(m_fd.get())),
+          m_authkey(std::move(authkey))
+    {
+    }
+    listener(const listener&) = delete;
+    listener& operator=(const listener&) = delete;
+    ~listener() { close(); }
+
+    /// Waits for a client and authenticates it. Throws authentication_error when it does not
+    /// hold the key (its connection is closed), std::system_error.
+    connection<T> accept()
+    {
+        int fd = -1;
+        while ((fd = ::accept4(m_fd.get(), nullptr, nullptr, SOCK_CLOEXEC)) < 0)
+        {
+            if (errno != EINTR)
+            {
+                throw std::system_error(errno, std::system_category(), "weft: listener: accept");
+            }
+        }
+        connection<T> accepted(uring::owned_fd(fd), true, true);
+        accepted.authenticate(true, m_authkey);
+        return accepted;
+    }
+
+    /// Where it listens (with the port the system chose for port 0).
+    [[nodiscard]] const socket_address& address() const noexcept { return m_address; }
+
+    /// Stops listening (and removes a Unix socket's file).
+    void close() noexcept
+    {
+        if (!m_fd.valid())
+        {
+            return;
+        }
+        m_fd.reset();
+        if (m_address.is_unix())
+        {
+            const std::string path = m_address.path();
+            if (!path.empty() && path[0] != '\0') // an abstract name has no file
+            {
+                (void)::unlink(path.c_str());
+            }
+        }
+    }
+
+  private:
+    uring::owned_fd m_fd;
+    socket_address m_address;
+    std::string m_authkey;
+};
+
+/// Python's multiprocessing.connection.Client: connects to a listener and authenticates with
+/// `authkey`. Throws authentication_error when the keys differ, std::system_error when nobody
+/// listens there.
+template <class T>
+connection<T> client(const socket_address& where, std::string_view authkey = {})
+{
+    connection<T> connected(detail::connect_to(where), true, true);
+    connected.authenticate(false, authkey);
+    return connected;
+}
+
+} // namespace weft

@@ -1,0 +1,129 @@
+// listener and client: Unix, abstract and TCP addresses, a child process as the client, the
+// authkey challenge (a wrong key is refused on both sides), a peer that sends garbage before
+// authenticating, and the socket file removed at close.
+#define BOOST_TEST_MODULE listener
+#define BOOST_TEST_NO_MAIN
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <weft/weft.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include "../processes/pool_test_support.hpp"
+#include "executors/channels/detail/socket_setup.hpp"
+
+using namespace std::chrono_literals;
+using weft::connection;
+using weft::socket_address;
+using weft::start_method;
+using weft::test::patience;
+
+namespace
+{
+
+void say_hello(socket_address where, std::string key)
+{
+    connection<std::string> c = weft::client<std::string>(where, key);
+    c.send("hello");
+    c.send(c.recv() + "!");
+}
+
+std::string fresh_socket_path()
+{
+    return weft::test::fresh_temp_path("weft-listener") + ".sock";
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_child_connects_over_a_unix_socket)
+{
+    const std::string path = fresh_socket_path();
+    {
+        weft::listener<std::string> l(socket_address::unix_path(path), "secret");
+        BOOST_TEST(std::filesystem::exists(path));
+        weft::process child({.start_method = start_method::spawn}, say_hello, l.address(),
+                            std::string("secret"));
+        child.start();
+        connection<std::string> c = l.accept();
+        BOOST_TEST(c.recv() == "hello");
+        c.send("welcome");
+        BOOST_TEST(c.recv() == "welcome!");
+        child.join(patience);
+        BOOST_TEST(child.exitcode().value_or(-99) == 0);
+    }
+    BOOST_TEST(!std::filesystem::exists(path)); // removed with the listener
+}
+
+BOOST_AUTO_TEST_CASE(tcp_with_a_port_the_system_chose_and_an_abstract_socket)
+{
+    const std::string abstract = std::string(1, '\0') + "weft-test-" + std::to_string(::getpid());
+    for (const socket_address& where :
+         {socket_address::parse("127.0.0.1", 0), socket_address::unix_path(abstract)})
+    {
+        weft::listener<std::string> l(where, "k");
+        if (!l.address().is_unix())
+        {
+            BOOST_TEST(l.address().port() != 0);
+        }
+        std::thread client([&] { say_hello(l.address(), "k"); });
+        connection<std::string> c = l.accept();
+        BOOST_TEST(c.recv() == "hello");
+        c.send("hi");
+        BOOST_TEST(c.recv() == "hi!");
+        client.join();
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_key_is_refused_on_both_sides)
+{
+    weft::listener<std::string> l(socket_address::parse("127.0.0.1", 0), "right key");
+    bool client_refused = false;
+    std::thread client(
+        [&]
+        {
+            try
+            {
+                (void)weft::client<std::string>(l.address(), "wrong key");
+            }
+            catch (const weft::authentication_error&)
+            {
+                client_refused = true;
+            }
+        });
+    BOOST_CHECK_THROW((void)l.accept(), weft::authentication_error);
+    client.join();
+    BOOST_TEST(client_refused);
+}
+
+BOOST_AUTO_TEST_CASE(garbage_before_authentication_is_refused_without_reading_it)
+{
+    weft::listener<std::string> l(socket_address::parse("127.0.0.1", 0), "key");
+    std::thread rogue(
+        [&]
+        {
+            weft::uring::owned_fd fd = weft::detail::connect_to(l.address());
+            // A frame header claiming 1 TiB, then nothing.
+            const std::uint64_t header[2] = {std::uint64_t{1} << 40, 0};
+            char challenge[512];
+            (void)::recv(fd.get(), challenge, sizeof challenge, 0);
+            (void)::send(fd.get(), header, sizeof header, MSG_NOSIGNAL);
+            std::this_thread::sleep_for(100ms);
+        });
+    BOOST_CHECK_THROW((void)l.accept(), std::runtime_error); // over the 256-byte cap
+    rogue.join();
+}
+
+BOOST_AUTO_TEST_CASE(connecting_where_nobody_listens_is_an_error)
+{
+    BOOST_CHECK_THROW((void)weft::client<int>(socket_address::unix_path(fresh_socket_path()), "k"),
+                      std::system_error);
+}
+
+int main(int argc, char** argv)
+{
+    weft::main_guard(argc, argv);
+    return boost::unit_test::unit_test_main(&init_unit_test, argc, argv);
+}
