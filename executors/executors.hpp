@@ -7,6 +7,7 @@
 #include "executors/errors.hpp"
 #include "executors/future.hpp"
 #include "executors/interprocess/interprocess.hpp"
+#include "executors/manager/manager.hpp"
 #include "executors/map_options.hpp"
 #include "executors/processes/processes.hpp"
 #include "executors/promise.hpp"

@@ -1,0 +1,77 @@
+#include "executors/manager/detail/manager_client.hpp"
+
+#include <map>
+#include <unistd.h>
+#include <utility>
+
+#include "executors/channels/listener.hpp"
+#include "executors/processes/detail/wire.hpp"
+
+namespace weft::detail
+{
+namespace
+{
+
+struct server_link
+{
+    std::mutex mutex; // one request at a time on the connection
+    std::optional<connection<std::string>> peer;
+    pid_t made_in = 0;
+};
+
+// This process's links, by server address (a few managers at most).
+std::mutex g_links_mutex;
+std::map<std::string, std::shared_ptr<server_link>>& links()
+{
+    static auto* map = new std::map<std::string, std::shared_ptr<server_link>>;
+    return *map;
+}
+
+std::shared_ptr<server_link> link_to(const manager_endpoint& endpoint)
+{
+    std::lock_guard held(g_links_mutex);
+    auto& link = links()[endpoint.address.to_string()];
+    if (link == nullptr)
+    {
+        link = std::make_shared<server_link>();
+    }
+    return link;
+}
+
+} // namespace
+
+manager_reply manager_call(const manager_endpoint& endpoint, const manager_request& request)
+{
+    const std::shared_ptr<server_link> link = link_to(endpoint);
+    std::lock_guard held(link->mutex);
+    if (!link->peer || link->made_in != ::getpid())
+    {
+        // Made here, or inherited through fork: a child makes its own (sharing the parent's
+        // socket would interleave their requests).
+        link->peer.reset();
+        link->peer.emplace(client<std::string>(endpoint.address, endpoint.authkey));
+        link->made_in = ::getpid();
+    }
+    std::string bytes;
+    {
+        wire_writer writer(bytes);
+        writer.archive()(request);
+    }
+    std::string answer;
+    try
+    {
+        link->peer->send_bytes(bytes);
+        answer = link->peer->recv_bytes();
+    }
+    catch (...)
+    {
+        link->peer.reset(); // the next call connects afresh
+        throw;
+    }
+    manager_reply reply;
+    wire_reader reader(answer);
+    reader.archive()(reply);
+    return reply;
+}
+
+} // namespace weft::detail

@@ -1,0 +1,132 @@
+// manager: dict, list, value and namespace proxies (Python's semantics: missing keys, negative
+// indices, insertion order), the same objects changed from child processes under every start
+// method, and shutdown (proxies fail cleanly, the server is reaped).
+#define BOOST_TEST_MODULE manager
+#define BOOST_TEST_NO_MAIN
+#include <stdexcept>
+#include <string>
+#include <vector>
+#include <weft/weft.hpp>
+
+#include <boost/test/unit_test.hpp>
+#include <system_error>
+
+#include "../processes/pool_test_support.hpp"
+
+using weft::dict_proxy;
+using weft::list_proxy;
+using weft::start_method;
+using weft::test::all_methods;
+using weft::test::patience;
+
+namespace
+{
+
+void fill(list_proxy<int> l, dict_proxy<std::string, int> d, int who)
+{
+    for (int i = 0; i < 10; ++i)
+    {
+        l.append(who * 100 + i);
+    }
+    d.set("child " + std::to_string(who), who);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(dict_semantics)
+{
+    weft::manager m;
+    auto d = m.dict<std::string, std::vector<int>>();
+    BOOST_TEST(d.size() == 0u);
+    d.set("b", {1, 2});
+    d.set("a", {3});
+    d.set("b", {4}); // replaces, keeps its place
+    BOOST_TEST(d.size() == 2u);
+    BOOST_TEST((d.get("b") == std::vector<int>{4}));
+    BOOST_TEST(d.contains("a"));
+    BOOST_TEST(!d.contains("zzz"));
+    BOOST_TEST((d.keys() == std::vector<std::string>{"b", "a"}));
+    BOOST_CHECK_THROW((void)d.get("zzz"), std::out_of_range);
+    BOOST_TEST((d.get("zzz", {9}) == std::vector<int>{9}));
+    BOOST_TEST((d.pop("b") == std::vector<int>{4}));
+    BOOST_CHECK_THROW((void)d.pop("b"), std::out_of_range);
+    d.clear();
+    BOOST_TEST(d.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(list_value_and_namespace_semantics)
+{
+    weft::manager m;
+    auto l = m.list<std::string>();
+    l.append("x");
+    l.append("y");
+    l.insert(0, "w");
+    l.insert(100, "z"); // clamped, as in Python
+    BOOST_TEST((l.to_vector() == std::vector<std::string>{"w", "x", "y", "z"}));
+    BOOST_TEST(l.get(-1) == "z");
+    l.set(1, "X");
+    BOOST_TEST(l.get(1) == "X");
+    BOOST_TEST(l.pop() == "z");
+    BOOST_TEST(l.pop(0) == "w");
+    BOOST_CHECK_THROW((void)l.get(5), std::out_of_range);
+    BOOST_CHECK_THROW(l.set(-9, "q"), std::out_of_range);
+    BOOST_TEST(l.size() == 2u);
+
+    auto v = m.value<std::string>("start");
+    BOOST_TEST(v.get() == "start");
+    v.set("next");
+    BOOST_TEST(v.get() == "next");
+
+    auto ns = m.make_namespace();
+    ns.set("x", 1.5);
+    ns.set("name", std::string("weft"));
+    BOOST_TEST(ns.get<double>("x") == 1.5);
+    BOOST_TEST(ns.get<std::string>("name") == "weft");
+    BOOST_TEST(!ns.has("y"));
+    BOOST_CHECK_THROW((void)ns.get<int>("y"), std::out_of_range);
+}
+
+BOOST_AUTO_TEST_CASE(children_change_the_same_objects_under_every_start_method)
+{
+    for (const start_method method : all_methods)
+    {
+        weft::manager m({.start_method = method});
+        auto l = m.list<int>();
+        auto d = m.dict<std::string, int>();
+        std::vector<weft::process> children;
+        for (int who = 1; who <= 4; ++who)
+        {
+            children.emplace_back(weft::process::options{.start_method = method}, fill, l, d, who);
+        }
+        for (auto& c : children)
+        {
+            c.start();
+        }
+        for (auto& c : children)
+        {
+            c.join(patience);
+            BOOST_TEST(c.exitcode().value_or(-99) == 0);
+        }
+        BOOST_TEST(l.size() == 40u);
+        BOOST_TEST(d.size() == 4u);
+        BOOST_TEST(d.get("child 3") == 3);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_reaps_the_server_and_proxies_fail_cleanly)
+{
+    weft::manager m;
+    auto v = m.value<int>(1);
+    BOOST_TEST(m.pid() > 0);
+    m.shutdown();
+    BOOST_TEST(m.pid() == 0);
+    BOOST_CHECK_THROW((void)v.get(), std::system_error);
+    m.shutdown(); // idempotent
+    BOOST_TEST(weft::test::zombie_children() == 0);
+}
+
+int main(int argc, char** argv)
+{
+    weft::main_guard(argc, argv);
+    return boost::unit_test::unit_test_main(&init_unit_test, argc, argv);
+}
