@@ -34,19 +34,20 @@ class rlock : public weft::detail::robust_lock
         return m_state->recursion_count();
     }
 
-    /// Lockable and TimedLockable.
+    /// Lockable and TimedLockable. As the standard has it (and unlike acquire()), a timeout
+    /// that is negative or a time already passed tries once instead of waiting forever.
     void lock() { (void)acquire(); }
     [[nodiscard]] bool try_lock() { return acquire(false); }
     void unlock() { release(); }
     template <class Rep, class Period>
     [[nodiscard]] bool try_lock_for(std::chrono::duration<Rep, Period> timeout)
     {
-        return acquire(timeout);
+        return timeout <= timeout.zero() ? try_lock() : static_cast<bool>(acquire(timeout));
     }
     template <class Clock, class Duration>
     [[nodiscard]] bool try_lock_until(std::chrono::time_point<Clock, Duration> when)
     {
-        return acquire(when - Clock::now());
+        return try_lock_for(when - Clock::now());
     }
 
     /// Python's `with rlock:`.

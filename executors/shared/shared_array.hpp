@@ -46,6 +46,12 @@ class shared_array
     static constexpr std::size_t elements_at =
         (sizeof(header) + alignof(T) - 1) / alignof(T) * alignof(T);
 
+    // A range to copy from: not another shared_array (a copy of a handle is the same array).
+    template <class R>
+    static constexpr bool copyable_range =
+        !std::same_as<std::remove_cvref_t<R>, shared_array> &&
+        std::convertible_to<std::ranges::range_reference_t<R>, T>;
+
   public:
     /// `size` zero-initialised elements (Python's Array(type, size)).
     explicit shared_array(std::size_t size, shared_options opts = {}) : shared_array(size, opts, 0)
@@ -58,19 +64,19 @@ class shared_array
 
     /// A copy of `values` (Python's Array(type, sequence)).
     template <std::ranges::input_range R>
-    requires std::convertible_to<std::ranges::range_reference_t<R>, T>
+    requires copyable_range<R>
     explicit shared_array(R&& values, shared_options opts = {})
-        : shared_array(std::vector<T>(std::ranges::begin(values), std::ranges::end(values)), opts)
+        : shared_array(copy_of{},
+                       std::vector<T>(std::ranges::begin(values), std::ranges::end(values)), opts)
     {
     }
     shared_array(std::initializer_list<T> values, shared_options opts = {})
-        : shared_array(std::vector<T>(values), opts)
+        : shared_array(copy_of{}, std::vector<T>(values), opts)
     {
     }
     explicit shared_array(const std::vector<T>& values, shared_options opts = {})
-        : shared_array(values.size(), opts, 0)
+        : shared_array(copy_of{}, values, opts)
     {
-        std::uninitialized_copy(values.begin(), values.end(), data());
     }
 
     /// `size` zero-initialised elements guarded by `external`.
@@ -80,7 +86,8 @@ class shared_array
         {
             ::new (static_cast<void*>(data() + i)) T{};
         }
-        m_lock.emplace(std::move(external));
+        m_lock = std::move(external);
+        m_has_lock = true;
     }
 
     [[nodiscard]] std::size_t size() const noexcept { return m_size; }
@@ -89,11 +96,11 @@ class shared_array
     [[nodiscard]] T get(std::size_t i) const
     {
         check(i);
-        if (!m_lock)
+        if (!m_has_lock)
         {
             return data()[i];
         }
-        auto held = m_lock->guard();
+        auto held = m_lock.guard();
         return data()[i];
     }
 
@@ -101,22 +108,22 @@ class shared_array
     void set(std::size_t i, const T& value)
     {
         check(i);
-        if (!m_lock)
+        if (!m_has_lock)
         {
             data()[i] = value;
             return;
         }
-        auto held = m_lock->guard();
+        auto held = m_lock.guard();
         data()[i] = value;
     }
 
     /// A copy of every element, taken under the lock (Python's arr[:]).
     [[nodiscard]] std::vector<T> to_vector() const
     {
-        std::optional<decltype(m_lock->guard())> held;
-        if (m_lock)
+        std::optional<decltype(m_lock.guard())> held;
+        if (m_has_lock)
         {
-            held.emplace(m_lock->guard());
+            held.emplace(m_lock.guard());
         }
         return std::vector<T>(data(), data() + m_size);
     }
@@ -136,22 +143,22 @@ class shared_array
     /// The lock (Python's get_lock()). Throws invalid_state_error for an array made without one.
     [[nodiscard]] Lock& get_lock() const
     {
-        if (!m_lock)
+        if (!m_has_lock)
         {
             throw invalid_state_error("weft: shared_array: an array made with {.lock = false} has "
                                       "no lock");
         }
-        return *m_lock;
+        return m_lock;
     }
-    [[nodiscard]] bool synchronized() const noexcept { return m_lock.has_value(); }
+    [[nodiscard]] bool synchronized() const noexcept { return m_has_lock; }
 
     template <class Archive>
     void save(Archive& archive) const
     {
-        archive(m_header, m_lock.has_value());
-        if (m_lock)
+        archive(m_header, m_has_lock);
+        if (m_has_lock)
         {
-            archive(*m_lock);
+            archive(m_lock);
         }
     }
 
@@ -168,12 +175,13 @@ class shared_array
                 "weft: shared_array: a received array does not fit its memory");
         }
         m_size = static_cast<std::size_t>(size);
-        m_lock.reset();
+        m_has_lock = false;
         if (locked)
         {
             Lock lock(detail::unloaded);
             archive(lock);
-            m_lock.emplace(std::move(lock));
+            m_lock = std::move(lock);
+            m_has_lock = true;
         }
     }
 
@@ -181,6 +189,15 @@ class shared_array
     explicit shared_array(detail::unloaded_t) noexcept {}
 
   private:
+    struct copy_of
+    {
+    };
+    shared_array(copy_of /*tag*/, const std::vector<T>& values, shared_options opts)
+        : shared_array(values.size(), opts, 0)
+    {
+        std::uninitialized_copy(values.begin(), values.end(), data());
+    }
+
     shared_array(std::size_t size, shared_options opts, int /*tag: raw storage*/)
         : m_header(detail::shared_ref<header>::allocate(elements_at - sizeof(header) +
                                                         checked_bytes(size))),
@@ -190,8 +207,9 @@ class shared_array
         if (opts.lock)
         {
             Lock::init_state(&m_header->lock);
-            m_lock.emplace(
-                Lock(m_header.template sibling<typename Lock::state_type>(offsetof(header, lock))));
+            m_lock =
+                Lock(m_header.template sibling<typename Lock::state_type>(offsetof(header, lock)));
+            m_has_lock = true;
         }
     }
 
@@ -220,7 +238,8 @@ class shared_array
 
     detail::shared_ref<header> m_header;
     std::size_t m_size = 0;
-    mutable std::optional<Lock> m_lock;
+    mutable Lock m_lock{detail::unloaded}; // meaningful when m_has_lock
+    bool m_has_lock = false;
 };
 
 } // namespace weft

@@ -56,8 +56,9 @@ class shared_value
         if (opts.lock)
         {
             Lock::init_state(&m_layout->lock);
-            m_lock.emplace(
-                Lock(m_layout.template sibling<typename Lock::state_type>(offsetof(layout, lock))));
+            m_lock =
+                Lock(m_layout.template sibling<typename Lock::state_type>(offsetof(layout, lock)));
+            m_has_lock = true;
         }
     }
 
@@ -65,29 +66,30 @@ class shared_value
     shared_value(T initial, Lock external) : m_layout(detail::shared_ref<layout>::allocate(0))
     {
         ::new (static_cast<void*>(&m_layout->value)) T(initial);
-        m_lock.emplace(std::move(external));
+        m_lock = std::move(external);
+        m_has_lock = true;
     }
 
     /// Reads the value (under the lock, if any). Python's `v.value`.
     [[nodiscard]] T get() const
     {
-        if (!m_lock)
+        if (!m_has_lock)
         {
             return m_layout->value;
         }
-        auto held = m_lock->guard();
+        auto held = m_lock.guard();
         return m_layout->value;
     }
 
     /// Writes the value (under the lock, if any). Python's `v.value = x`.
     void set(const T& value)
     {
-        if (!m_lock)
+        if (!m_has_lock)
         {
             m_layout->value = value;
             return;
         }
-        auto held = m_lock->guard();
+        auto held = m_lock.guard();
         m_layout->value = value;
     }
 
@@ -98,24 +100,24 @@ class shared_value
     /// The lock (Python's get_lock()). Throws invalid_state_error for a value made without one.
     [[nodiscard]] Lock& get_lock() const
     {
-        if (!m_lock)
+        if (!m_has_lock)
         {
             throw invalid_state_error("weft: shared_value: a value made with {.lock = false} has "
                                       "no lock");
         }
-        return *m_lock;
+        return m_lock;
     }
 
     /// Whether the value has a lock (its own or an external one).
-    [[nodiscard]] bool synchronized() const noexcept { return m_lock.has_value(); }
+    [[nodiscard]] bool synchronized() const noexcept { return m_has_lock; }
 
     template <class Archive>
     void save(Archive& archive) const
     {
-        archive(m_layout, m_lock.has_value());
-        if (m_lock)
+        archive(m_layout, m_has_lock);
+        if (m_has_lock)
         {
-            archive(*m_lock);
+            archive(m_lock);
         }
     }
 
@@ -124,12 +126,13 @@ class shared_value
     {
         bool locked = false;
         archive(m_layout, locked);
-        m_lock.reset();
+        m_has_lock = false;
         if (locked)
         {
             Lock lock(detail::unloaded);
             archive(lock);
-            m_lock.emplace(std::move(lock));
+            m_lock = std::move(lock);
+            m_has_lock = true;
         }
     }
 
@@ -138,7 +141,8 @@ class shared_value
 
   private:
     detail::shared_ref<layout> m_layout;
-    mutable std::optional<Lock> m_lock;
+    mutable Lock m_lock{detail::unloaded}; // meaningful when m_has_lock
+    bool m_has_lock = false;
 };
 
 } // namespace weft
