@@ -9,6 +9,7 @@
 #include "executors/interprocess/detail/robust_lock.hpp"
 #include "executors/processes/detail/code_address.hpp"
 #include "executors/shared/detail/shared_ref.hpp"
+#include "runtime/task.hpp"
 
 namespace weft::interprocess
 {
@@ -44,6 +45,12 @@ class barrier
     {
         return wait_until(weft::detail::deadline::after(timeout));
     }
+
+    /// wait() for a coroutine: the loop keeps running while it waits (io_uring FUTEX_WAIT on
+    /// the barrier's generation word, Linux 6.7+; a 1 ms retry before). No timeout of its own
+    /// (wrap it in with_timeout): a stop of the task's token breaks the barrier, as a timeout
+    /// does, and throws operation_cancelled. The action runs on the loop's thread.
+    [[nodiscard]] task<std::size_t> async_wait();
 
     /// Back to empty and unbroken; waiters inside throw broken_barrier_error.
     void reset() { m_state->reset(); }

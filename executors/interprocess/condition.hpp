@@ -11,6 +11,7 @@
 #include "executors/interprocess/rlock.hpp"
 #include "executors/shared/detail/shared_ref.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/task.hpp"
 
 namespace weft::interprocess
 {
@@ -87,6 +88,13 @@ class condition
         }
         return result;
     }
+
+    /// wait() for a coroutine on an event loop whose thread holds the lock: the lock is
+    /// released while the coroutine sleeps (on its waiter slot's futex word, through io_uring
+    /// on Linux 6.7+, a 1 ms retry before) and re-taken, through the loop too, before it
+    /// resumes. A stop of the task's token throws operation_cancelled, after re-taking the lock
+    /// (blocking for it then, as the lock must be held again on every way out).
+    [[nodiscard]] task<void> async_wait();
 
     /// Wakes up to n waiters (oldest first). The caller must hold the lock.
     void notify(std::size_t n = 1)

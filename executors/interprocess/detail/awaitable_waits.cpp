@@ -1,5 +1,8 @@
-// The awaitable forms of the interprocess semaphore and event: an io_uring FUTEX_WAIT on the
-// state's word where the kernel has it (Linux 6.7), a retry every millisecond elsewhere.
+// The awaitable forms of the interprocess semaphore, event, condition and barrier: an io_uring
+// FUTEX_WAIT on the state's word where the kernel has it (Linux 6.7), a retry every millisecond
+// elsewhere.
+#include "executors/interprocess/barrier.hpp"
+#include "executors/interprocess/condition.hpp"
 #include "executors/interprocess/event.hpp"
 #include "executors/interprocess/semaphore.hpp"
 #include "runtime/sleep.hpp"
@@ -69,6 +72,123 @@ task<void> event::async_wait()
             co_return;
         }
         co_await sleep_on(state->futex_word(), now);
+    }
+}
+
+task<void> condition::async_wait()
+{
+    require_owned("weft: interprocess::condition: cannot wait on un-acquired lock");
+    const auto state = m_state; // both segments outlive the wait
+    const rlock held_lock = m_lock;
+    weft::detail::robust_mutex_state& lock = held_lock.state();
+    const std::uint32_t slot = state->enter_waiter();
+    std::uint32_t count = 0;
+    try
+    {
+        count = lock.release_all();
+    }
+    catch (...)
+    {
+        (void)state->leave_waiter(slot);
+        throw;
+    }
+    bool relocked = false;
+    try
+    {
+        while (state->waiter_word(slot).load(std::memory_order_acquire) == 0)
+        {
+            co_await sleep_on(state->waiter_word(slot), 0);
+        }
+        bool woken = false;
+        for (;;)
+        {
+            std::uint32_t seen = 0;
+            if (lock.try_acquire_for_async(seen, woken).acquired)
+            {
+                break;
+            }
+            try
+            {
+                co_await sleep_on(lock.futex_word(), seen);
+            }
+            catch (...)
+            {
+                lock.abandon_async_wait();
+                throw;
+            }
+            woken = true;
+        }
+        relocked = true;
+        lock.restore_count(count);
+    }
+    catch (...)
+    {
+        if (!relocked)
+        {
+            (void)lock.acquire_restore(count, std::nullopt); // the lock is held on every way out
+        }
+        (void)state->leave_waiter(slot);
+        throw;
+    }
+    (void)state->leave_waiter(slot);
+}
+
+task<std::size_t> barrier::async_wait()
+{
+    const auto state = m_state;
+    const auto action = m_action;
+    weft::detail::barrier_state::arrival arrived = state->arrive();
+    while (!arrived.entered)
+    {
+        try
+        {
+            co_await sleep_on(state->generation(), arrived.seen);
+        }
+        catch (...)
+        {
+            state->end_sleep();
+            throw;
+        }
+        state->end_sleep();
+        arrived = state->arrive();
+    }
+    if (arrived.last)
+    {
+        bool ok = true;
+        try
+        {
+            if (action != nullptr)
+            {
+                action();
+            }
+        }
+        catch (...)
+        {
+            ok = false;
+            state->trip_done(false);
+            throw; // this waiter gets the action's exception, the others broken_barrier_error
+        }
+        state->trip_done(ok);
+        co_return arrived.index;
+    }
+    for (;;)
+    {
+        std::uint32_t seen = 0;
+        if (state->poll_release(seen) == weft::detail::barrier_state::progress::released)
+        {
+            co_return arrived.index;
+        }
+        try
+        {
+            co_await sleep_on(state->generation(), seen);
+        }
+        catch (...)
+        {
+            state->end_sleep();
+            state->give_up();
+            throw;
+        }
+        state->end_sleep();
     }
 }
 

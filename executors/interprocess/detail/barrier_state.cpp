@@ -140,6 +140,91 @@ std::uint32_t barrier_state::wait_until(std::optional<clock::time_point> deadlin
     return index;
 }
 
+barrier_state::arrival barrier_state::arrive()
+{
+    held h(*this);
+    arrival a;
+    if (m_phase != phase::filling && m_phase != phase::broken)
+    {
+        a.seen = m_generation.load(std::memory_order_relaxed);
+        ++m_sleepers; // end_sleep() takes it back
+        return a;
+    }
+    if (m_phase == phase::broken)
+    {
+        throw broken_barrier_error();
+    }
+    a.entered = true;
+    a.index = m_count++;
+    a.last = a.index + 1 == m_parties;
+    if (a.last)
+    {
+        m_phase = phase::tripping;
+    }
+    return a;
+}
+
+void barrier_state::trip_done(bool ok)
+{
+    held h(*this);
+    struct leaving
+    {
+        barrier_state& self;
+        ~leaving() { self.leave(); }
+    } on_exit{*this};
+    if (!ok)
+    {
+        break_barrier();
+        return;
+    }
+    if (m_phase != phase::tripping)
+    {
+        throw broken_barrier_error();
+    }
+    m_phase = phase::draining;
+    changed();
+}
+
+barrier_state::progress barrier_state::poll_release(std::uint32_t& seen)
+{
+    held h(*this);
+    if (m_phase == phase::filling || m_phase == phase::tripping)
+    {
+        seen = m_generation.load(std::memory_order_relaxed);
+        ++m_sleepers;
+        return progress::waiting;
+    }
+    const bool released = m_phase == phase::draining;
+    leave();
+    if (!released)
+    {
+        throw broken_barrier_error();
+    }
+    return progress::released;
+}
+
+void barrier_state::end_sleep()
+{
+    held h(*this);
+    --m_sleepers;
+}
+
+void barrier_state::give_up() noexcept
+{
+    try
+    {
+        held h(*this);
+        if (m_phase == phase::filling || m_phase == phase::tripping)
+        {
+            break_barrier();
+        }
+        leave();
+    }
+    catch (...)
+    {
+    }
+}
+
 void barrier_state::leave() noexcept
 {
     if (--m_count == 0 && (m_phase == phase::draining || m_phase == phase::resetting))

@@ -72,6 +72,36 @@ struct barrier_state
     [[nodiscard]] std::uint32_t n_waiting();
     [[nodiscard]] std::uint32_t parties() const noexcept { return m_parties; }
 
+    // ---- The awaitable wait, in steps (each takes the internal mutex briefly) -------------
+    /// What an arrival came to: `entered` false means a previous round is still draining
+    /// (sleep on generation() while it reads `seen`, then arrive again). Otherwise `index` is
+    /// this waiter's; `last` means it must run the action and call trip_done().
+    struct arrival
+    {
+        bool entered = false;
+        bool last = false;
+        std::uint32_t index = 0;
+        std::uint32_t seen = 0;
+    };
+    /// Throws broken_barrier_error when broken.
+    arrival arrive();
+    /// The last arriver, after the action (ok = false: it threw, the barrier breaks). Throws
+    /// broken_barrier_error when the barrier was aborted or reset meanwhile. Leaves.
+    void trip_done(bool ok);
+    enum class progress
+    {
+        waiting,  // sleep on generation() while it reads `seen`, then end_sleep() and ask again
+        released, // the round tripped: leave() done, return the index
+    };
+    /// For the others: released, or waiting (counted as a sleeper until end_sleep()). Throws
+    /// broken_barrier_error when broken (having left).
+    progress poll_release(std::uint32_t& seen);
+    void end_sleep();
+    /// A waiter that gives up (its coroutine was cancelled): breaks the barrier, as a timeout
+    /// does, and leaves.
+    void give_up() noexcept;
+    [[nodiscard]] std::atomic<std::uint32_t>& generation() noexcept { return m_generation; }
+
   private:
     // weft::barrier's phases.
     enum class phase : std::uint32_t

@@ -91,6 +91,19 @@ struct condition_state
     /// Wakes every current waiter. The caller holds the user lock.
     void notify_all();
 
+    // ---- The awaitable wait, in steps (the coroutine sleeps on the slot's word) -----------
+    /// Takes a slot (user lock held); the coroutine then releases the lock, sleeps while
+    /// waiter_word(slot) is 0, re-takes the lock and calls leave_waiter(slot) (or, when it
+    /// cannot re-take it, abandon_waiter). All on one thread: the slot's liveness mutex is
+    /// that thread's.
+    std::uint32_t enter_waiter() { return enter(); }
+    [[nodiscard]] std::atomic<std::uint32_t>& waiter_word(std::uint32_t slot) noexcept
+    {
+        return m_slots[slot].word;
+    }
+    bool leave_waiter(std::uint32_t slot) noexcept { return leave(slot); }
+    void abandon_waiter(std::uint32_t slot) noexcept { abandon(slot); }
+
     /// Waiters not yet notified (the caller holds the user lock).
     [[nodiscard]] std::uint32_t n_waiting() const noexcept;
 

@@ -137,23 +137,36 @@ robust_mutex_state::finish_acquire(int rc, std::optional<clock::time_point> dead
 
 void robust_mutex_state::release()
 {
-    // Checked here rather than left to pthread_mutex_unlock's EPERM: the answer is the same
-    // (the TID in the word is the holder's, for both kinds), and ThreadSanitizer reports an
-    // unlock by a non-holder as a bug even when the call only fails.
+#if defined(__SANITIZE_THREAD__)
+    // ThreadSanitizer reports an unlock by a non-holder as a bug even when the call only fails:
+    // ask first there. Elsewhere that question costs a gettid() system call per release (most
+    // of an uncontended acquire+release), and glibc answers it for free with EPERM, from the
+    // TID it keeps per thread (right in forked and forkserver children too).
     if (!is_owned())
     {
-        if (m_recursive != 0)
-        {
-            throw invalid_state_error("weft: interprocess::rlock: cannot release un-acquired lock");
-        }
-        if (locked())
-        {
-            throw invalid_state_error(
-                "weft: interprocess::lock: released by a thread that does not hold it");
-        }
-        throw invalid_state_error("weft: interprocess::lock: release unlocked lock");
+        refuse_release();
     }
-    check(::pthread_mutex_unlock(&m_mutex), "pthread_mutex_unlock");
+#endif
+    const int rc = ::pthread_mutex_unlock(&m_mutex);
+    if (rc == EPERM)
+    {
+        refuse_release();
+    }
+    check(rc, "pthread_mutex_unlock");
+}
+
+void robust_mutex_state::refuse_release() const
+{
+    if (m_recursive != 0)
+    {
+        throw invalid_state_error("weft: interprocess::rlock: cannot release un-acquired lock");
+    }
+    if (locked())
+    {
+        throw invalid_state_error(
+            "weft: interprocess::lock: released by a thread that does not hold it");
+    }
+    throw invalid_state_error("weft: interprocess::lock: release unlocked lock");
 }
 
 std::atomic<std::uint32_t>& robust_mutex_state::futex_word() noexcept
@@ -190,7 +203,7 @@ std::uint32_t robust_mutex_state::release_all()
 {
     if (!is_owned())
     {
-        release(); // throws the right message
+        refuse_release();
     }
     std::uint32_t count = 1;
     if (m_recursive != 0)
@@ -211,6 +224,14 @@ robust_mutex_state::acquire_restore(std::uint32_t count, std::optional<clock::ti
         m_mutex.__data.__count = count;
     }
     return got;
+}
+
+void robust_mutex_state::restore_count(std::uint32_t count) noexcept
+{
+    if (m_recursive != 0 && count > 0 && is_owned())
+    {
+        m_mutex.__data.__count = count;
+    }
 }
 
 robust_mutex_state::acquire_result robust_mutex_state::try_acquire_for_async(std::uint32_t& seen,

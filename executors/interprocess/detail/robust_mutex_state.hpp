@@ -71,6 +71,9 @@ struct robust_mutex_state
     /// Condition waits: frees the lock whatever its count and returns the count (1 for the
     /// non-recursive kind). The caller must hold it (invalid_state_error otherwise).
     std::uint32_t release_all();
+    /// After an acquire by the caller (the awaitable one): sets the recursion count back to
+    /// `count` (release_all's), for the recursive kind.
+    void restore_count(std::uint32_t count) noexcept;
     /// Takes the lock as acquire() and, when it got it, sets the count back to `count`.
     acquire_result acquire_restore(std::uint32_t count, std::optional<clock::time_point> deadline);
 
@@ -102,6 +105,7 @@ struct robust_mutex_state
 
   private:
     acquire_result finish_acquire(int rc, std::optional<clock::time_point> deadline);
+    [[noreturn]] void refuse_release() const;
 
     pthread_mutex_t m_mutex;
     std::uint32_t m_recursive;
