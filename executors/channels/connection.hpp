@@ -145,6 +145,28 @@ class connection
         }
     }
 
+    /// The handshake through the event loop.
+    task<void> async_authenticate(bool as_server, std::string key)
+    {
+        const auto end = m_end;
+        try
+        {
+            if (as_server)
+            {
+                co_await detail::async_authenticate_server(*end, std::move(key));
+            }
+            else
+            {
+                co_await detail::async_authenticate_client(*end, std::move(key));
+            }
+        }
+        catch (...)
+        {
+            end->close();
+            throw;
+        }
+    }
+
   private:
     std::shared_ptr<detail::connection_end> m_end;
 };

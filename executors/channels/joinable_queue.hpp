@@ -21,6 +21,21 @@ class joinable_queue : public queue<T>
 
     /// Blocks until every item put has been marked done.
     void join() { (void)this->m_state->join(std::nullopt); }
+    /// join() for a coroutine: sleeps on the queue's done word through the event loop.
+    [[nodiscard]] task<void> async_join()
+    {
+        const auto state = this->m_state;
+        for (;;)
+        {
+            std::uint32_t seen = 0;
+            if (state->all_done(seen))
+            {
+                co_return;
+            }
+            co_await detail::wait_for_done(*state, seen);
+        }
+    }
+
     /// As join(), for at most `timeout`; false when items were still unfinished.
     template <class Rep, class Period>
     bool join(std::chrono::duration<Rep, Period> timeout)

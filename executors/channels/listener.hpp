@@ -1,16 +1,21 @@
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
+#include <poll.h>
 #include <string>
 #include <unistd.h>
 #include <utility>
 
 #include <sys/socket.h>
+#include <system_error>
 
 #include "executors/channels/connection.hpp"
 #include "executors/channels/detail/authentication.hpp"
 #include "executors/channels/detail/socket_setup.hpp"
 #include "runtime/net/socket_address.hpp"
+#include "runtime/task.hpp"
+#include "runtime/uring/poll_operation.hpp"
 
 namespace weft
 {
@@ -45,6 +50,12 @@ class listener
         int fd = -1;
         while ((fd = ::accept4(m_fd.get(), nullptr, nullptr, SOCK_CLOEXEC)) < 0)
         {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+            {
+                pollfd ready{m_fd.get(), POLLIN, 0};
+                (void)::poll(&ready, 1, -1); // the socket is non-blocking for async_accept
+                continue;
+            }
             if (errno != EINTR)
             {
                 throw std::system_error(errno, std::system_category(), "weft: listener: accept");
@@ -53,6 +64,30 @@ class listener
         connection<T> accepted(uring::owned_fd(fd), true, true);
         accepted.authenticate(true, m_authkey);
         return accepted;
+    }
+
+    /// accept() for a coroutine: waits for the client and runs the handshake through the event
+    /// loop, so a slow or silent client holds up only this coroutine.
+    [[nodiscard]] task<connection<T>> async_accept()
+    {
+        int fd = -1;
+        for (;;)
+        {
+            fd = ::accept4(m_fd.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (fd >= 0)
+            {
+                break;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            {
+                (void)co_await uring::poll_operation(m_fd.get(), POLLIN);
+                continue;
+            }
+            throw std::system_error(errno, std::system_category(), "weft: listener: accept");
+        }
+        connection<T> accepted(uring::owned_fd(fd), true, true);
+        co_await accepted.async_authenticate(true, m_authkey);
+        co_return accepted;
     }
 
     /// Where it listens (with the port the system chose for port 0).
@@ -81,6 +116,16 @@ class listener
     socket_address m_address;
     std::string m_authkey;
 };
+
+/// client() for a coroutine: the handshake runs through the event loop (the connect itself is
+/// a local one, Unix or TCP, and does not wait for the server's code to run).
+template <class T>
+task<connection<T>> async_client(socket_address where, std::string authkey = {})
+{
+    connection<T> connected(detail::connect_to(where), true, true);
+    co_await connected.async_authenticate(false, std::move(authkey));
+    co_return connected;
+}
 
 /// Python's multiprocessing.connection.Client: connects to a listener and authenticates with
 /// `authkey`. Throws authentication_error when the keys differ, std::system_error when nobody

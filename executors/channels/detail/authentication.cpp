@@ -55,20 +55,16 @@ std::string hmac(std::string_view key, std::string_view message)
     return std::string(reinterpret_cast<const char*>(out.data()), length);
 }
 
+std::string new_challenge();
+bool digest_matches(std::string_view key, const std::string& message, const std::string& answer);
+bool well_formed_challenge(const std::string& message);
+
 void deliver_challenge(connection_end& end, std::string_view key)
 {
-    std::string message(challenge_tag);
-    std::array<char, challenge_bytes> random{};
-    if (::getrandom(random.data(), random.size(), 0) != static_cast<ssize_t>(random.size()))
-    {
-        throw std::system_error(errno, std::system_category(), "weft: getrandom");
-    }
-    message.append(random.data(), random.size());
+    const std::string message = new_challenge();
     send_small(end, message);
-    const std::string expected = hmac(key, message);
     const std::string answer = receive_small(end);
-    if (answer.size() != expected.size() ||
-        CRYPTO_memcmp(answer.data(), expected.data(), expected.size()) != 0)
+    if (!digest_matches(key, message, answer))
     {
         send_small(end, failure);
         throw authentication_error("weft: digest received was wrong (authkey mismatch)");
@@ -79,8 +75,7 @@ void deliver_challenge(connection_end& end, std::string_view key)
 void answer_challenge(connection_end& end, std::string_view key)
 {
     const std::string message = receive_small(end);
-    if (message.size() != challenge_tag.size() + challenge_bytes ||
-        message.compare(0, challenge_tag.size(), challenge_tag) != 0)
+    if (!well_formed_challenge(message))
     {
         throw authentication_error("weft: the peer's challenge is malformed");
     }
@@ -91,7 +86,90 @@ void answer_challenge(connection_end& end, std::string_view key)
     }
 }
 
+task<std::string> async_receive_small(connection_end& end)
+{
+    frame_reader reader;
+    if (!co_await end.async_receive(reader, handshake_limit))
+    {
+        throw authentication_error("weft: the peer closed the connection while authenticating");
+    }
+    if (!reader.fds().empty())
+    {
+        throw authentication_error("weft: the peer sent descriptors while authenticating");
+    }
+    co_return std::move(reader.body());
+}
+
+task<void> async_send_small(connection_end& end, std::string message)
+{
+    co_await end.async_send(std::move(message), attachments{});
+}
+
+std::string new_challenge()
+{
+    std::string message(challenge_tag);
+    std::array<char, challenge_bytes> random{};
+    if (::getrandom(random.data(), random.size(), 0) != static_cast<ssize_t>(random.size()))
+    {
+        throw std::system_error(errno, std::system_category(), "weft: getrandom");
+    }
+    message.append(random.data(), random.size());
+    return message;
+}
+
+bool digest_matches(std::string_view key, const std::string& message, const std::string& answer)
+{
+    const std::string expected = hmac(key, message);
+    return answer.size() == expected.size() &&
+           CRYPTO_memcmp(answer.data(), expected.data(), expected.size()) == 0;
+}
+
+bool well_formed_challenge(const std::string& message)
+{
+    return message.size() == challenge_tag.size() + challenge_bytes &&
+           message.compare(0, challenge_tag.size(), challenge_tag) == 0;
+}
+
+task<void> async_deliver_challenge(connection_end& end, const std::string& key)
+{
+    const std::string message = new_challenge();
+    co_await async_send_small(end, message);
+    const std::string answer = co_await async_receive_small(end);
+    if (!digest_matches(key, message, answer))
+    {
+        co_await async_send_small(end, std::string(failure));
+        throw authentication_error("weft: digest received was wrong (authkey mismatch)");
+    }
+    co_await async_send_small(end, std::string(welcome));
+}
+
+task<void> async_answer_challenge(connection_end& end, const std::string& key)
+{
+    const std::string message = co_await async_receive_small(end);
+    if (!well_formed_challenge(message))
+    {
+        throw authentication_error("weft: the peer's challenge is malformed");
+    }
+    co_await async_send_small(end, hmac(key, message));
+    if (co_await async_receive_small(end) != welcome)
+    {
+        throw authentication_error("weft: digest sent was rejected (authkey mismatch)");
+    }
+}
+
 } // namespace
+
+task<void> async_authenticate_server(connection_end& end, std::string key)
+{
+    co_await async_deliver_challenge(end, key);
+    co_await async_answer_challenge(end, key);
+}
+
+task<void> async_authenticate_client(connection_end& end, std::string key)
+{
+    co_await async_answer_challenge(end, key);
+    co_await async_deliver_challenge(end, key);
+}
 
 void authenticate_server(connection_end& end, std::string_view key)
 {

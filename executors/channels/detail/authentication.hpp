@@ -17,4 +17,8 @@ void authenticate_server(connection_end& end, std::string_view key);
 /// The client's side: answers, then challenges the server.
 void authenticate_client(connection_end& end, std::string_view key);
 
+/// The same through the event loop (the key is copied: the coroutine may outlive the caller's).
+task<void> async_authenticate_server(connection_end& end, std::string key);
+task<void> async_authenticate_client(connection_end& end, std::string key);
+
 } // namespace weft::detail

@@ -149,10 +149,15 @@ task<void> connection_end::async_send(std::string body, attachments attached)
 
 task<bool> connection_end::async_receive(frame_reader& into)
 {
+    return async_receive(into, message_limit);
+}
+
+task<bool> connection_end::async_receive(frame_reader& into, std::uint64_t limit)
+{
     const int fd = checked_fd(true);
     for (;;)
     {
-        switch (into.step(fd, message_limit))
+        switch (into.step(fd, limit))
         {
         case io_progress::done:
             co_return true;

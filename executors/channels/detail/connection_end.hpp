@@ -38,6 +38,7 @@ class connection_end
     /// The same, suspending the coroutine instead of the thread (io_uring poll on the socket).
     task<void> async_send(std::string body, attachments attached);
     task<bool> async_receive(frame_reader& into);
+    task<bool> async_receive(frame_reader& into, std::uint64_t limit);
 
     /// Closes the socket: every handle of this end in this process is closed.
     void close() noexcept;

@@ -54,5 +54,7 @@ struct queue_carrier
 task<void> wait_for_items(queue_state& state, std::uint32_t seen);
 /// Suspends until room may have been made.
 task<void> wait_for_room(queue_state& state, std::uint32_t seen);
+/// Suspends until the last unfinished item may have been marked done (joinable_queue).
+task<void> wait_for_done(queue_state& state, std::uint32_t seen);
 
 } // namespace weft::detail

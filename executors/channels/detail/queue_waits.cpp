@@ -73,6 +73,23 @@ task<void> wait_for_items(queue_state& state, std::uint32_t seen)
     co_await wait_on(state, state.items_word(), seen, true);
 }
 
+task<void> wait_for_done(queue_state& state, std::uint32_t seen)
+{
+    // task_done wakes every sleeper on this word: no count to keep.
+    if (state.done_word().load(std::memory_order_seq_cst) != seen)
+    {
+        co_return;
+    }
+    if (uring::futex_wait_supported())
+    {
+        co_await uring::futex_wait_operation(state.done_word(), seen);
+    }
+    else
+    {
+        co_await sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
 task<void> wait_for_room(queue_state& state, std::uint32_t seen)
 {
     co_await wait_on(state, state.room_word(), seen, false);

@@ -21,7 +21,8 @@ namespace
 
 uring::owned_fd listen_on(const socket_address& where, int backlog)
 {
-    uring::owned_fd fd(::socket(where.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+    // Non-blocking: async_accept must never block the loop; accept() polls.
+    uring::owned_fd fd(::socket(where.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.valid())
     {
         fail("weft: listener: socket");

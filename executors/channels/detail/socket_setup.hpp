@@ -7,7 +7,8 @@
 namespace weft::detail
 {
 
-/// A socket bound to `where` and listening. Throws std::system_error (EADDRINUSE...).
+/// A non-blocking socket bound to `where` and listening. Throws std::system_error
+/// (EADDRINUSE...).
 [[nodiscard]] uring::owned_fd listen_on(const socket_address& where, int backlog);
 /// The address a socket is bound to (a TCP port chosen by the system, say).
 [[nodiscard]] socket_address bound_address(int fd);

@@ -116,6 +116,70 @@ BOOST_AUTO_TEST_CASE(garbage_before_authentication_is_refused_without_reading_it
     rogue.join();
 }
 
+BOOST_AUTO_TEST_CASE(async_accept_and_async_client_run_the_handshake_through_the_loop)
+{
+    weft::listener<std::string> l(socket_address::parse("127.0.0.1", 0), "key");
+    weft::event_loop loop;
+    int ticks = 0;
+    auto ticker = [&]() -> weft::task<void>
+    {
+        for (int i = 0; i < 3; ++i)
+        {
+            co_await weft::sleep_for(std::chrono::milliseconds(5));
+            ++ticks;
+        }
+    };
+    auto serve = [&]() -> weft::task<std::string>
+    {
+        connection<std::string> c = co_await l.async_accept();
+        std::string got = co_await c.async_recv();
+        co_return got;
+    };
+    auto talk = [&]() -> weft::task<void>
+    {
+        connection<std::string> c = co_await weft::async_client<std::string>(l.address(), "key");
+        co_await c.async_send("through the loop");
+    };
+    auto body = [&]() -> weft::task<std::string>
+    {
+        loop.spawn(ticker());
+        auto [got, done] = co_await weft::when_all(serve(), talk());
+        (void)done;
+        co_return got;
+    };
+    BOOST_TEST(loop.run(body()) == "through the loop");
+    // and a wrong key through the loop is refused on both sides
+    auto refused = [&]() -> weft::task<int>
+    {
+        int refusals = 0;
+        auto accept_one = [&]() -> weft::task<void>
+        {
+            try
+            {
+                (void)co_await l.async_accept();
+            }
+            catch (const weft::authentication_error&)
+            {
+                ++refusals;
+            }
+        };
+        auto wrong = [&]() -> weft::task<void>
+        {
+            try
+            {
+                (void)co_await weft::async_client<std::string>(l.address(), "other");
+            }
+            catch (const weft::authentication_error&)
+            {
+                ++refusals;
+            }
+        };
+        co_await weft::when_all(accept_one(), wrong());
+        co_return refusals;
+    };
+    BOOST_TEST(loop.run(refused()) == 2);
+}
+
 BOOST_AUTO_TEST_CASE(connecting_where_nobody_listens_is_an_error)
 {
     BOOST_CHECK_THROW((void)weft::client<int>(socket_address::unix_path(fresh_socket_path()), "k"),

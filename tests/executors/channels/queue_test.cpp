@@ -263,6 +263,20 @@ BOOST_AUTO_TEST_CASE(joinable_queue_join_waits_for_every_task_done)
     BOOST_TEST(sum.get(0) == 5050);
     worker.join(patience);
     BOOST_CHECK_THROW(q.task_done(), weft::invalid_state_error);
+    // the coroutine form waits through the loop while another process marks the items done
+    q.put(7);
+    q.put(-1);
+    weft::process again({.start_method = start_method::forkserver}, work_and_mark, q, sum);
+    again.start();
+    weft::event_loop loop;
+    auto joined = [&]() -> weft::task<bool>
+    {
+        co_await q.async_join();
+        co_return true;
+    };
+    BOOST_TEST(loop.run(joined()));
+    again.join(patience);
+    BOOST_TEST(sum.get(0) == 5057);
     q.put(1);
     BOOST_TEST(!q.join(30ms)); // one unfinished
     (void)q.get();
