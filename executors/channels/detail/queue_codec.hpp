@@ -3,10 +3,13 @@
 // awaitable waits of the queue's coroutine forms.
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "executors/channels/detail/queue_state.hpp"
@@ -18,25 +21,72 @@
 namespace weft::detail
 {
 
-/// The bytes of `item`; the shared memory (or queues) it refers to go into `attached`.
+/// The bytes of `item`; the shared memory (or queues) it refers to go into `attached`. A
+/// string, a vector of trivially copyable elements or a trivially copyable value is its own
+/// bytes (a message holds one item, so no length is needed); anything else goes through cereal.
 template <class T>
 std::string encode_queue_item(const T& item, attachments& attached)
 {
     static_assert(check_shippable_argument<T>());
-    std::string out;
-    attachment_scope scope(attached);
-    lazy_wire_writer writer(out);
-    save_value<T>(writer, item);
-    return out;
+    if constexpr (std::is_same_v<T, std::string>)
+    {
+        return item;
+    }
+    else if constexpr (is_byte_vector<T>::value)
+    {
+        return std::string(reinterpret_cast<const char*>(item.data()),
+                           item.size() * sizeof(typename T::value_type));
+    }
+    else if constexpr (bytewise_shippable<T>)
+    {
+        return std::string(reinterpret_cast<const char*>(&item), sizeof item);
+    }
+    else
+    {
+        std::string out;
+        attachment_scope scope(attached);
+        lazy_wire_writer writer(out);
+        save_value<T>(writer, item);
+        return out;
+    }
 }
 
-/// The item back, with the descriptors that came with it.
+/// The item back, with the descriptors that came with it. Throws std::runtime_error for bytes
+/// that cannot be this type (another type's message).
 template <class T>
 T decode_queue_item(std::string_view message, std::vector<uring::owned_fd> received)
 {
-    attachment_inbox inbox(std::move(received));
-    wire_reader reader(message);
-    return load_value<T>(reader.archive());
+    if constexpr (std::is_same_v<T, std::string>)
+    {
+        return std::string(message);
+    }
+    else if constexpr (is_byte_vector<T>::value)
+    {
+        using E = typename T::value_type;
+        if (message.size() % sizeof(E) != 0)
+        {
+            throw std::runtime_error("weft: a message does not hold whole elements");
+        }
+        T out(message.size() / sizeof(E));
+        std::memcpy(out.data(), message.data(), message.size());
+        return out;
+    }
+    else if constexpr (bytewise_shippable<T>)
+    {
+        if (message.size() != sizeof(T))
+        {
+            throw std::runtime_error("weft: a message is not the size of its type");
+        }
+        alignas(T) std::byte storage[sizeof(T)];
+        std::memcpy(storage, message.data(), sizeof(T));
+        return *std::launder(reinterpret_cast<T*>(storage));
+    }
+    else
+    {
+        attachment_inbox inbox(std::move(received));
+        wire_reader reader(message);
+        return load_value<T>(reader.archive());
+    }
 }
 
 /// The socket pair a queue's items send their descriptors through; every handle of the queue,

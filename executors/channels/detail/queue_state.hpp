@@ -72,8 +72,11 @@ struct queue_state
     [[nodiscard]] std::atomic<std::uint32_t>& items_word() noexcept { return m_items_seq; }
     [[nodiscard]] std::atomic<std::uint32_t>& room_word() noexcept { return m_room_seq; }
     [[nodiscard]] std::atomic<std::uint32_t>& done_word() noexcept { return m_done_seq; }
-    void count_getter(int delta) noexcept { m_getters.fetch_add(delta, std::memory_order_seq_cst); }
-    void count_putter(int delta) noexcept { m_putters.fetch_add(delta, std::memory_order_seq_cst); }
+    /// A sleeper raises its side's flag before its last look at the word; the other side
+    /// claims the flag (and then wakes every sleeper of that side) only when it is up, so a
+    /// busy queue makes no wake-up calls that wake nobody.
+    void announce_getter() noexcept { m_getters.store(1, std::memory_order_seq_cst); }
+    void announce_putter() noexcept { m_putters.store(1, std::memory_order_seq_cst); }
     /// One try of put/get: the word to sleep on is stored in `seen` when it returns false.
     bool try_put(std::string_view message, std::uint32_t& seen, queue_fds fds = {});
     bool try_get(std::string& out, std::uint32_t& seen, queue_fds fds = {});
@@ -94,8 +97,8 @@ struct queue_state
     std::atomic<std::uint32_t> m_items_seq{0}; // bumped by every put
     std::atomic<std::uint32_t> m_room_seq{0};  // bumped by every get
     std::atomic<std::uint32_t> m_done_seq{0};  // bumped when unfinished drops to 0
-    std::atomic<std::uint32_t> m_getters{0};   // sleepers on m_items_seq
-    std::atomic<std::uint32_t> m_putters{0};   // sleepers on m_room_seq
+    std::atomic<std::uint32_t> m_getters{0};   // 1: a getter may sleep on m_items_seq
+    std::atomic<std::uint32_t> m_putters{0};   // 1: a putter may sleep on m_room_seq
     std::uint64_t m_capacity;
     std::uint64_t m_maxsize;
     std::uint64_t m_head = 0; // byte position of the oldest message (grows without bound)

@@ -14,34 +14,13 @@ namespace weft::detail
 namespace
 {
 
-// Counted as a sleeper for as long as it lives, so that the other side issues its wake-up.
-class counted
-{
-  public:
-    counted(queue_state& state, bool getter) noexcept : m_state(state), m_getter(getter)
-    {
-        shift(1);
-    }
-    counted(const counted&) = delete;
-    counted& operator=(const counted&) = delete;
-    ~counted() { shift(-1); }
-
-  private:
-    void shift(int delta) noexcept
-    {
-        m_getter ? m_state.count_getter(delta) : m_state.count_putter(delta);
-    }
-    queue_state& m_state;
-    bool m_getter;
-};
-
 task<void> wait_on(queue_state& state, std::atomic<std::uint32_t>& word, std::uint32_t seen,
                    bool getter)
 {
-    counted sleeper(state, getter);
+    getter ? state.announce_getter() : state.announce_putter();
     if (word.load(std::memory_order_seq_cst) != seen)
     {
-        co_return; // it moved while we counted ourselves
+        co_return; // it moved while we raised the flag
     }
     if (uring::futex_wait_supported())
     {
