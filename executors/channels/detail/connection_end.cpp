@@ -64,8 +64,10 @@ bool wait_for(int fd, short events, std::optional<std::chrono::steady_clock::tim
 connection_end::connection_end(uring::owned_fd fd, bool readable, bool writable)
     : m_fd(std::move(fd)), m_readable(readable), m_writable(writable)
 {
+    // Blocking: a blocking receive waits inside recvmsg (one system call per message); the
+    // coroutine forms pass MSG_DONTWAIT and wait with an io_uring poll instead.
     const int flags = ::fcntl(m_fd.get(), F_GETFL);
-    if (flags < 0 || ::fcntl(m_fd.get(), F_SETFL, flags | O_NONBLOCK) != 0)
+    if (flags < 0 || ::fcntl(m_fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0)
     {
         throw std::system_error(errno, std::system_category(), "weft: connection: fcntl");
     }
@@ -119,14 +121,14 @@ bool connection_end::receive(frame_reader& into, std::uint64_t limit)
     const int fd = checked_fd(true);
     for (;;)
     {
-        switch (into.step(fd, limit))
+        switch (into.step(fd, limit, m_buffer, true))
         {
         case io_progress::done:
             return true;
         case io_progress::closed:
             return false;
         case io_progress::would_block:
-            (void)wait_for(fd, POLLIN, std::nullopt);
+            (void)wait_for(fd, POLLIN, std::nullopt); // not reached with a blocking step
             break;
         }
     }
@@ -134,7 +136,8 @@ bool connection_end::receive(frame_reader& into, std::uint64_t limit)
 
 bool connection_end::poll(deadline until)
 {
-    return wait_for(checked_fd(true), POLLIN, until);
+    const int fd = checked_fd(true);
+    return m_buffer.available() > 0 || wait_for(fd, POLLIN, until);
 }
 
 task<void> connection_end::async_send(std::string body, attachments attached)
@@ -157,7 +160,7 @@ task<bool> connection_end::async_receive(frame_reader& into, std::uint64_t limit
     const int fd = checked_fd(true);
     for (;;)
     {
-        switch (into.step(fd, limit))
+        switch (into.step(fd, limit, m_buffer, false))
         {
         case io_progress::done:
             co_return true;

@@ -20,7 +20,7 @@ class connection_end
   public:
     using deadline = std::optional<std::chrono::steady_clock::time_point>;
 
-    /// Takes `fd` (made non-blocking here).
+    /// Takes `fd` (made blocking here: the coroutine forms ask per call not to block).
     connection_end(uring::owned_fd fd, bool readable, bool writable);
 
     /// Sends one message, blocking while the socket is full. Throws invalid_state_error when
@@ -52,6 +52,7 @@ class connection_end
     int checked_fd(bool for_reading) const;
 
     uring::owned_fd m_fd;
+    receive_buffer m_buffer; // read and not yet handed out (guarded by m_receive)
     bool m_readable;
     bool m_writable;
     std::mutex m_send; // one message at a time each way

@@ -83,19 +83,29 @@ io_progress frame_writer::step(int fd)
     return io_progress::done;
 }
 
-io_progress frame_reader::step(int fd, std::uint64_t limit)
+long receive_buffer::fill(int fd, bool blocking)
 {
-    while (m_header_got < sizeof m_header)
+    if (m_begin == m_end)
     {
-        iovec part{reinterpret_cast<char*>(&m_header) + m_header_got,
-                   sizeof m_header - m_header_got};
+        m_begin = m_end = 0;
+    }
+    else if (m_end == m_bytes.size())
+    {
+        // Move the unread part to the front (a header is never larger than the buffer).
+        std::memmove(m_bytes.data(), m_bytes.data() + m_begin, m_end - m_begin);
+        m_end -= m_begin;
+        m_begin = 0;
+    }
+    for (;;)
+    {
+        iovec part{m_bytes.data() + m_end, m_bytes.size() - m_end};
         alignas(cmsghdr) char control[CMSG_SPACE(most_fds * sizeof(int))];
         msghdr msg{};
         msg.msg_iov = &part;
         msg.msg_iovlen = 1;
         msg.msg_control = control;
         msg.msg_controllen = sizeof control;
-        const ssize_t n = ::recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        const ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | (blocking ? 0 : MSG_DONTWAIT));
         if (n < 0)
         {
             if (errno == EINTR)
@@ -104,10 +114,11 @@ io_progress frame_reader::step(int fd, std::uint64_t limit)
             }
             if (would_block(errno))
             {
-                return io_progress::would_block;
+                return -1;
             }
             throw std::system_error(errno, std::system_category(), "weft: connection: recv");
         }
+        std::vector<uring::owned_fd> fds;
         for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c))
         {
             if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
@@ -117,38 +128,102 @@ io_progress frame_reader::step(int fd, std::uint64_t limit)
                 {
                     int received = -1;
                     std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof received);
-                    m_fds.emplace_back(received);
+                    fds.emplace_back(received);
                 }
             }
         }
-        if (n == 0)
+        const std::uint64_t first = m_position + (m_end - m_begin);
+        m_end += static_cast<std::size_t>(n);
+        if (!fds.empty())
         {
-            if (m_header_got == 0)
-            {
-                return io_progress::closed;
-            }
-            throw std::runtime_error("weft: connection: the other end closed in a message");
+            m_deliveries.push_back({first, first + static_cast<std::uint64_t>(n), std::move(fds)});
         }
-        m_header_got += static_cast<std::size_t>(n);
-        if (m_header_got == sizeof m_header)
+        return static_cast<long>(n);
+    }
+}
+
+void receive_buffer::take(void* out, std::size_t n) noexcept
+{
+    std::memcpy(out, m_bytes.data() + m_begin, n);
+    m_begin += n;
+    m_position += n;
+}
+
+std::vector<uring::owned_fd> receive_buffer::descriptors_at(std::uint64_t at)
+{
+    std::vector<uring::owned_fd> found;
+    for (auto it = m_deliveries.begin(); it != m_deliveries.end();)
+    {
+        if (at >= it->first && at < it->last)
         {
+            found = std::move(it->fds);
+            it = m_deliveries.erase(it);
+        }
+        else if (it->last <= at)
+        {
+            it = m_deliveries.erase(it); // a read before this message: its message took them
+        }
+        else
+        {
+            ++it;
+        }
+    }
+    return found;
+}
+
+io_progress frame_reader::step(int fd, std::uint64_t limit, receive_buffer& buffer, bool blocking)
+{
+    while (!m_have_header)
+    {
+        if (buffer.available() >= sizeof m_header)
+        {
+            const std::uint64_t at = buffer.position();
+            buffer.take(&m_header, sizeof m_header);
+            m_have_header = true;
             if (m_header.length > limit)
             {
                 throw std::runtime_error("weft: connection: a message of " +
                                          std::to_string(m_header.length) +
                                          " bytes is over the limit");
             }
-            if (m_fds.size() != m_header.fds)
+            if (m_header.fds > 0)
             {
-                throw std::runtime_error("weft: connection: a message's descriptors are missing");
+                m_fds = buffer.descriptors_at(at);
+                if (m_fds.size() != m_header.fds)
+                {
+                    throw std::runtime_error(
+                        "weft: connection: a message's descriptors are missing");
+                }
             }
             m_body.resize(static_cast<std::size_t>(m_header.length));
+            break;
+        }
+        const long n = buffer.fill(fd, blocking);
+        if (n < 0)
+        {
+            return io_progress::would_block;
+        }
+        if (n == 0)
+        {
+            if (buffer.available() == 0)
+            {
+                return io_progress::closed;
+            }
+            throw std::runtime_error("weft: connection: the other end closed in a message");
         }
     }
-    while (m_body_got < m_body.size())
+    for (;;)
     {
-        const ssize_t n =
-            ::recv(fd, m_body.data() + m_body_got, m_body.size() - m_body_got, MSG_DONTWAIT);
+        const std::size_t from_buffer = std::min(buffer.available(), m_body.size() - m_body_got);
+        buffer.take(m_body.data() + m_body_got, from_buffer);
+        m_body_got += from_buffer;
+        if (m_body_got == m_body.size())
+        {
+            return io_progress::done;
+        }
+        // A large body: straight into place, not through the buffer.
+        const ssize_t n = ::recv(fd, m_body.data() + m_body_got, m_body.size() - m_body_got,
+                                 blocking ? 0 : MSG_DONTWAIT);
         if (n < 0)
         {
             if (errno == EINTR)
@@ -167,7 +242,6 @@ io_progress frame_reader::step(int fd, std::uint64_t limit)
         }
         m_body_got += static_cast<std::size_t>(n);
     }
-    return io_progress::done;
 }
 
 } // namespace weft::detail

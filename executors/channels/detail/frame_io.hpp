@@ -47,20 +47,55 @@ class frame_writer
     std::size_t m_sent = 0; // of header + body
 };
 
+/// What one end has read from its socket and not yet handed out: a message may arrive with
+/// part of the next, and one read brings a whole small message (header and body in one system
+/// call). Descriptors are kept with the stream range of the read that brought them: the kernel
+/// delivers them with the read that holds the first byte of their message's header, and stops
+/// that read after their chunk.
+class receive_buffer
+{
+  public:
+    /// Reads what the socket has (blocking = wait in the kernel for at least one byte).
+    /// Returns the bytes read, 0 at end of file, or io_progress::would_block as -1.
+    long fill(int fd, bool blocking);
+
+    [[nodiscard]] std::size_t available() const noexcept { return m_end - m_begin; }
+    [[nodiscard]] std::uint64_t position() const noexcept { return m_position; }
+    /// Takes `n` bytes (n <= available()) into `out`.
+    void take(void* out, std::size_t n) noexcept;
+    /// The descriptors that came with the read holding stream offset `at`.
+    [[nodiscard]] std::vector<uring::owned_fd> descriptors_at(std::uint64_t at);
+
+  private:
+    struct delivery
+    {
+        std::uint64_t first; // stream offsets [first, last) of the read
+        std::uint64_t last;
+        std::vector<uring::owned_fd> fds;
+    };
+
+    std::vector<char> m_bytes = std::vector<char>(64 * 1024);
+    std::size_t m_begin = 0;
+    std::size_t m_end = 0;
+    std::uint64_t m_position = 0; // stream offset of m_bytes[m_begin]
+    std::vector<delivery> m_deliveries;
+};
+
 /// Receives one message: step() until done (or closed).
 class frame_reader
 {
   public:
     /// Throws std::system_error, std::runtime_error for a message cut short by the other end's
-    /// close, or one longer than `limit` bytes.
-    io_progress step(int fd, std::uint64_t limit);
+    /// close, or one longer than `limit` bytes. With `blocking`, waits in the kernel for data
+    /// (the socket must then be a blocking one) and never returns would_block.
+    io_progress step(int fd, std::uint64_t limit, receive_buffer& buffer, bool blocking);
 
     [[nodiscard]] std::string& body() noexcept { return m_body; }
     [[nodiscard]] std::vector<uring::owned_fd>& fds() noexcept { return m_fds; }
 
   private:
     frame_header m_header;
-    std::size_t m_header_got = 0;
+    bool m_have_header = false;
     std::string m_body;
     std::size_t m_body_got = 0;
     std::vector<uring::owned_fd> m_fds;
