@@ -106,6 +106,7 @@ void manager::shutdown() noexcept
     {
         // Gone already: reaping is all that is left.
     }
+    detail::forget_manager_link(m_endpoint);
     try
     {
         m_server->join(std::chrono::seconds(5));

@@ -74,4 +74,21 @@ manager_reply manager_call(const manager_endpoint& endpoint, const manager_reque
     return reply;
 }
 
+void forget_manager_link(const manager_endpoint& endpoint) noexcept
+{
+    std::shared_ptr<server_link> link;
+    {
+        std::lock_guard held(g_links_mutex);
+        auto found = links().find(endpoint.address.to_string());
+        if (found == links().end())
+        {
+            return;
+        }
+        link = std::move(found->second);
+        links().erase(found);
+    }
+    std::lock_guard held(link->mutex); // a call in progress on another thread ends first
+    link->peer.reset();
+}
+
 } // namespace weft::detail

@@ -36,4 +36,7 @@ struct manager_endpoint
 /// authentication_error when the key is wrong.
 manager_reply manager_call(const manager_endpoint& endpoint, const manager_request& request);
 
+/// Closes this process's connection to the server at `endpoint` (after its shutdown).
+void forget_manager_link(const manager_endpoint& endpoint) noexcept;
+
 } // namespace weft::detail

@@ -38,6 +38,9 @@ std::string fresh_socket_path()
 
 } // namespace
 
+// Every case must leave no descriptor, segment, /dev/shm name or zombie behind.
+BOOST_FIXTURE_TEST_SUITE(listener_cases, weft::test::leak_check)
+
 BOOST_AUTO_TEST_CASE(a_child_connects_over_a_unix_socket)
 {
     const std::string path = fresh_socket_path();
@@ -186,8 +189,11 @@ BOOST_AUTO_TEST_CASE(connecting_where_nobody_listens_is_an_error)
                       std::system_error);
 }
 
+BOOST_AUTO_TEST_SUITE_END()
+
 int main(int argc, char** argv)
 {
     weft::main_guard(argc, argv);
+    weft::test::start_forkserver(); // its socket stays open: opened before any case counts
     return boost::unit_test::unit_test_main(&init_unit_test, argc, argv);
 }

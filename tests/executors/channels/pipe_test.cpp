@@ -45,6 +45,9 @@ void bump(connection<weft::shared_value<int>> in)
 
 } // namespace
 
+// Every case must leave no descriptor, segment, /dev/shm name or zombie behind.
+BOOST_FIXTURE_TEST_SUITE(pipe_cases, weft::test::leak_check)
+
 BOOST_AUTO_TEST_CASE(ten_messages_then_end_of_file_under_every_start_method)
 {
     for (const start_method method : all_methods)
@@ -143,8 +146,11 @@ BOOST_AUTO_TEST_CASE(coroutines_send_and_receive_through_the_loop)
     BOOST_TEST(loop.run(body()) == "there and back");
 }
 
+BOOST_AUTO_TEST_SUITE_END()
+
 int main(int argc, char** argv)
 {
     weft::main_guard(argc, argv);
+    weft::test::start_forkserver(); // its socket stays open: opened before any case counts
     return boost::unit_test::unit_test_main(&init_unit_test, argc, argv);
 }

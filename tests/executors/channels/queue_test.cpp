@@ -89,6 +89,9 @@ void work_and_mark(joinable_queue<int> q, shared_array<std::int64_t> sum)
 
 } // namespace
 
+// Every case must leave no descriptor, segment, /dev/shm name or zombie behind.
+BOOST_FIXTURE_TEST_SUITE(queue_cases, weft::test::leak_check)
+
 BOOST_AUTO_TEST_CASE(fifo_sizes_and_pythons_errors_in_one_process)
 {
     queue<int> q(3);
@@ -346,8 +349,11 @@ BOOST_AUTO_TEST_CASE(simple_queue_put_get_empty)
     BOOST_TEST(q.get() == "a");
 }
 
+BOOST_AUTO_TEST_SUITE_END()
+
 int main(int argc, char** argv)
 {
     weft::main_guard(argc, argv);
+    weft::test::start_forkserver(); // its socket stays open: opened before any case counts
     return boost::unit_test::unit_test_main(&init_unit_test, argc, argv);
 }

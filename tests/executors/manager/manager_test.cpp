@@ -33,6 +33,9 @@ void fill(list_proxy<int> l, dict_proxy<std::string, int> d, int who)
 
 } // namespace
 
+// Every case must leave no descriptor, segment, /dev/shm name or zombie behind.
+BOOST_FIXTURE_TEST_SUITE(manager_cases, weft::test::leak_check)
+
 BOOST_AUTO_TEST_CASE(dict_semantics)
 {
     weft::manager m;
@@ -125,8 +128,11 @@ BOOST_AUTO_TEST_CASE(shutdown_reaps_the_server_and_proxies_fail_cleanly)
     BOOST_TEST(weft::test::zombie_children() == 0);
 }
 
+BOOST_AUTO_TEST_SUITE_END()
+
 int main(int argc, char** argv)
 {
     weft::main_guard(argc, argv);
+    weft::test::start_forkserver(); // its socket stays open: opened before any case counts
     return boost::unit_test::unit_test_main(&init_unit_test, argc, argv);
 }

@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <weft/weft.hpp>
 
+#include <boost/test/unit_test.hpp>
+
 namespace weft::test
 {
 
@@ -88,5 +90,55 @@ inline std::string fresh_temp_path(const std::string& name)
     std::filesystem::remove(path);
     return path;
 }
+
+// Descriptors open in this process now.
+inline std::size_t open_fd_count()
+{
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
+    {
+        ++n;
+    }
+    return n;
+}
+
+// Names in /dev/shm now (weft makes none: its segments are anonymous memfds).
+inline std::size_t dev_shm_count()
+{
+    std::size_t n = 0;
+    std::error_code error;
+    for ([[maybe_unused]] const auto& entry :
+         std::filesystem::directory_iterator("/dev/shm", error))
+    {
+        ++n;
+    }
+    return n;
+}
+
+// Starts the fork server once, so that its socket is open before any leak_check counts.
+inline void start_forkserver()
+{
+    weft::process warm(
+        {.start_method = start_method::forkserver}, +[] {});
+    warm.start();
+    warm.join(patience);
+}
+
+// A fixture that checks, when each test case ends, that it left no descriptor, no shared
+// memory segment and no /dev/shm name behind (children reaped too: no zombies).
+struct leak_check
+{
+    std::size_t fds = open_fd_count();
+    std::size_t segments = weft::detail::shared_segment::live_count();
+    std::size_t shm = dev_shm_count();
+
+    ~leak_check()
+    {
+        BOOST_TEST(open_fd_count() == fds);
+        BOOST_TEST(weft::detail::shared_segment::live_count() == segments);
+        BOOST_TEST(dev_shm_count() == shm);
+        BOOST_TEST(zombie_children() == 0);
+    }
+};
 
 } // namespace weft::test
