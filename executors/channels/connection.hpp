@@ -1,12 +1,16 @@
 #pragma once
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <fcntl.h>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <system_error>
 
 #include "executors/channels/detail/authentication.hpp"
 #include "executors/channels/detail/connection_end.hpp"
@@ -107,7 +111,14 @@ class connection
     template <class Archive>
     void save(Archive& archive) const
     {
-        const std::uint32_t index = detail::attach_fd(m_end->fd(), m_end);
+        // A duplicate, owned by the message: this end may be closed (and its number reused)
+        // before a queued task or a worker's initializer is sent.
+        auto copy = std::make_shared<uring::owned_fd>(::fcntl(m_end->fd(), F_DUPFD_CLOEXEC, 0));
+        if (!copy->valid())
+        {
+            throw std::system_error(errno, std::system_category(), "weft: connection: dup");
+        }
+        const std::uint32_t index = detail::attach_fd(copy->get(), copy);
         archive(index, m_end->readable(), m_end->writable());
     }
     template <class Archive>

@@ -45,7 +45,7 @@ class queue
 {
   public:
     /// Throws std::system_error when shared memory cannot be made, std::invalid_argument for a
-    /// buffer under 64 bytes.
+    /// buffer under 64 bytes or over 1 TiB.
     explicit queue(std::size_t maxsize = 0) : queue(queue_options{.maxsize = maxsize}) {}
     explicit queue(queue_options opts)
         : m_state(make(opts)), m_carrier(detail::queue_carrier::make())
@@ -120,9 +120,9 @@ class queue
   protected:
     static detail::shared_ref<detail::queue_state> make(const queue_options& opts)
     {
-        if (opts.buffer_bytes < 64)
+        if (opts.buffer_bytes < 64 || opts.buffer_bytes > (std::size_t{1} << 40))
         {
-            throw std::invalid_argument("weft: queue: buffer_bytes must be at least 64");
+            throw std::invalid_argument("weft: queue: buffer_bytes must be 64 bytes to 1 TiB");
         }
         return detail::shared_ref<detail::queue_state>::make(
             opts.buffer_bytes, static_cast<std::uint64_t>(opts.buffer_bytes),

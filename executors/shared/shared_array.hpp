@@ -31,6 +31,8 @@ namespace weft
 /// interprocess::rlock by default, none with {.lock = false}, or an external Lock). operator[],
 /// span(), begin() and end() do not: hold get_lock() around them where atomicity matters.
 /// Indexing out of range throws std::out_of_range from get/set/at, as Python's IndexError.
+/// Braces make a list: `shared_array<int> a{10}` holds one element, 10; Python's
+/// Array('i', 10) is `shared_array<int> a(10)` (ten zeros).
 template <class T, class Lock = interprocess::rlock>
 class shared_array
 {

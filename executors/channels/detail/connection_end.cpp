@@ -1,6 +1,7 @@
 #include "executors/channels/detail/connection_end.hpp"
 
 #include <cerrno>
+#include <exception>
 #include <fcntl.h>
 #include <limits>
 #include <poll.h>
@@ -79,6 +80,11 @@ int connection_end::checked_fd(bool for_reading) const
     {
         throw invalid_state_error("weft: connection: handle is closed");
     }
+    if (for_reading && m_broken)
+    {
+        throw invalid_state_error(
+            "weft: connection: an earlier receive failed in the middle of a message");
+    }
     if (for_reading && !m_readable)
     {
         throw invalid_state_error("weft: connection: connection is write-only");
@@ -119,6 +125,20 @@ bool connection_end::receive(frame_reader& into, std::uint64_t limit)
 {
     std::lock_guard held(m_receive);
     const int fd = checked_fd(true);
+    // A message cut short (a limit, lost descriptors) leaves the stream in the middle of it:
+    // nothing after it can be read as a message any more.
+    struct breaks_on_error
+    {
+        bool& broken;
+        int pending = std::uncaught_exceptions();
+        ~breaks_on_error()
+        {
+            if (std::uncaught_exceptions() > pending)
+            {
+                broken = true;
+            }
+        }
+    } guard{m_broken};
     for (;;)
     {
         switch (into.step(fd, limit, m_buffer, true))
@@ -160,7 +180,17 @@ task<bool> connection_end::async_receive(frame_reader& into, std::uint64_t limit
     const int fd = checked_fd(true);
     for (;;)
     {
-        switch (into.step(fd, limit, m_buffer, false))
+        io_progress progress = io_progress::would_block;
+        try
+        {
+            progress = into.step(fd, limit, m_buffer, false);
+        }
+        catch (...)
+        {
+            m_broken = true; // as receive(): the stream is in the middle of a message
+            throw;
+        }
+        switch (progress)
         {
         case io_progress::done:
             co_return true;

@@ -55,7 +55,8 @@ class connection_end
     receive_buffer m_buffer; // read and not yet handed out (guarded by m_receive)
     bool m_readable;
     bool m_writable;
-    std::mutex m_send; // one message at a time each way
+    bool m_broken = false; // a receive failed in the middle of a message (guarded by m_receive)
+    std::mutex m_send;     // one message at a time each way
     std::mutex m_receive;
 };
 

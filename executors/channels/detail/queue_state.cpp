@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -136,14 +137,15 @@ bool queue_state::try_put(std::string_view message, std::uint32_t& seen, queue_f
         std::uint64_t ticket = 0;
         if (fds.attached != nullptr && !fds.attached->empty())
         {
-            ticket = m_last_ticket + 1;
+            // Taken before the send: a putter that dies after sending must not leave its
+            // ticket to the next one (a skipped number is harmless).
+            ticket = ++m_last_ticket;
             // Not waiting: a full socket buffer is a full queue (a get makes room in both).
             if (!send_attachments(fds.socket, ticket, *fds.attached, false))
             {
                 seen = m_room_seq.load(std::memory_order_relaxed);
                 return false;
             }
-            m_last_ticket = ticket;
         }
         const auto length = static_cast<std::uint32_t>(message.size());
         copy_in(m_tail, &length, sizeof length);
@@ -160,6 +162,7 @@ bool queue_state::try_put(std::string_view message, std::uint32_t& seen, queue_f
 
 bool queue_state::try_get(std::string& out, std::uint32_t& seen, queue_fds fds)
 {
+    std::exception_ptr failed;
     {
         held lock(m_mutex);
         if (m_count == 0)
@@ -174,16 +177,28 @@ bool queue_state::try_get(std::string& out, std::uint32_t& seen, queue_fds fds)
         out.resize(length);
         copy_out(m_head + length_prefix, out.data(), length);
         m_head += length_prefix + length;
+        --m_count;
+        m_room_seq.fetch_add(1, std::memory_order_seq_cst);
         if (ticket != 0 && fds.received != nullptr)
         {
             // Under the mutex, as they were sent: the next datagram is this item's (a put that
-            // died between its send and its record left one behind, which is skipped).
-            *fds.received = receive_attachments(fds.socket, ticket);
+            // died between its send and its record left one behind, which is skipped). The
+            // ring is consistent before this: if it throws, the item is lost, not the queue.
+            try
+            {
+                *fds.received = receive_attachments(fds.socket, ticket);
+            }
+            catch (...)
+            {
+                failed = std::current_exception();
+            }
         }
-        --m_count;
-        m_room_seq.fetch_add(1, std::memory_order_seq_cst);
     }
     wake_putter();
+    if (failed)
+    {
+        std::rethrow_exception(failed);
+    }
     return true;
 }
 

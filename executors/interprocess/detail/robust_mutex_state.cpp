@@ -228,9 +228,11 @@ robust_mutex_state::acquire_restore(std::uint32_t count, std::optional<clock::ti
 
 void robust_mutex_state::restore_count(std::uint32_t count) noexcept
 {
+    // Added to what is there: the acquire that preceded may have been a recursive one (another
+    // coroutine of the same thread holds the lock too), whose level must survive.
     if (m_recursive != 0 && count > 0 && is_owned())
     {
-        m_mutex.__data.__count = count;
+        m_mutex.__data.__count = m_mutex.__data.__count - 1 + count;
     }
 }
 

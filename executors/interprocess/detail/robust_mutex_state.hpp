@@ -71,8 +71,8 @@ struct robust_mutex_state
     /// Condition waits: frees the lock whatever its count and returns the count (1 for the
     /// non-recursive kind). The caller must hold it (invalid_state_error otherwise).
     std::uint32_t release_all();
-    /// After an acquire by the caller (the awaitable one): sets the recursion count back to
-    /// `count` (release_all's), for the recursive kind.
+    /// After an acquire by the caller (the awaitable one): gives back the `count` levels
+    /// release_all took (for the recursive kind), on top of any the thread holds meanwhile.
     void restore_count(std::uint32_t count) noexcept;
     /// Takes the lock as acquire() and, when it got it, sets the count back to `count`.
     acquire_result acquire_restore(std::uint32_t count, std::optional<clock::time_point> deadline);

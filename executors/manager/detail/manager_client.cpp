@@ -1,6 +1,8 @@
 #include "executors/manager/detail/manager_client.hpp"
 
 #include <map>
+#include <new>
+#include <pthread.h>
 #include <unistd.h>
 #include <utility>
 
@@ -19,18 +21,33 @@ struct server_link
     pid_t made_in = 0;
 };
 
-// This process's links, by server address (a few managers at most).
-std::mutex g_links_mutex;
-std::map<std::string, std::shared_ptr<server_link>>& links()
+// This process's links, by server address (a few managers at most). Made on first use, never
+// destroyed: proxies may be used during static initialisation and teardown.
+struct link_table
 {
-    static auto* map = new std::map<std::string, std::shared_ptr<server_link>>;
-    return *map;
+    std::mutex mutex;
+    std::map<std::string, std::shared_ptr<server_link>> links;
+};
+
+link_table*& table_slot()
+{
+    static link_table* table = new link_table;
+    return table;
 }
+
+// A child forked while another thread was in a call (holding a link's mutex or the table's)
+// would hang on its first proxy call: it starts from an empty table and connects afresh.
+void fresh_table_in_child() noexcept
+{
+    table_slot() = new (std::nothrow) link_table;
+}
+
+const int g_atfork_registered = ::pthread_atfork(nullptr, nullptr, &fresh_table_in_child);
 
 std::shared_ptr<server_link> link_to(const manager_endpoint& endpoint)
 {
-    std::lock_guard held(g_links_mutex);
-    auto& link = links()[endpoint.address.to_string()];
+    std::lock_guard held(table_slot()->mutex);
+    auto& link = table_slot()->links[endpoint.address.to_string()];
     if (link == nullptr)
     {
         link = std::make_shared<server_link>();
@@ -78,14 +95,14 @@ void forget_manager_link(const manager_endpoint& endpoint) noexcept
 {
     std::shared_ptr<server_link> link;
     {
-        std::lock_guard held(g_links_mutex);
-        auto found = links().find(endpoint.address.to_string());
-        if (found == links().end())
+        std::lock_guard held(table_slot()->mutex);
+        auto found = table_slot()->links.find(endpoint.address.to_string());
+        if (found == table_slot()->links.end())
         {
             return;
         }
         link = std::move(found->second);
-        links().erase(found);
+        table_slot()->links.erase(found);
     }
     std::lock_guard held(link->mutex); // a call in progress on another thread ends first
     link->peer.reset();

@@ -283,9 +283,10 @@ void manager_server_main(manager_endpoint endpoint, connection<int> ready)
         {
             std::thread(serve, std::ref(*objects), accepting.accept()).detach();
         }
-        catch (const authentication_error&)
+        catch (const std::exception&)
         {
-            // A peer without the key: refused, and the server goes on.
+            // A peer without the key, one that died during the handshake, a descriptor limit
+            // reached: that connection is refused, and the server goes on for the others.
         }
     }
 }

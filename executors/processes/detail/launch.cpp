@@ -233,6 +233,19 @@ struct glibc_thread_identity
     }
 };
 
+// clone(CLONE_PARENT | CLONE_CHILD_SETTID): the raw system call, whose last two arguments
+// (child TID pointer, TLS) come in another order on x86-64 than elsewhere.
+long raw_clone_parent(pid_t* child_tid) noexcept
+{
+    const unsigned long flags =
+        CLONE_PARENT | SIGCHLD | (child_tid != nullptr ? CLONE_CHILD_SETTID : 0UL);
+#if defined(__x86_64__)
+    return ::syscall(SYS_clone, flags, 0, 0, child_tid, 0);
+#else
+    return ::syscall(SYS_clone, flags, 0, 0, 0, child_tid);
+#endif
+}
+
 // The fork server: single threaded, it forks a child per request with CLONE_PARENT, so that
 // the child belongs to the program that asked for it (which reaps it through a pidfd), and
 // replies with the child's pid or a negative errno. It exits when the program closes its end.
@@ -280,8 +293,7 @@ struct glibc_thread_identity
         {
             // CLONE_CHILD_SETTID: the kernel writes the child's TID into glibc's thread block,
             // as glibc's own fork does (robust mutexes store it, see adopt_in_child()).
-            const long pid = ::syscall(SYS_clone, CLONE_PARENT | CLONE_CHILD_SETTID | SIGCHLD, 0, 0,
-                                       identity.tid_field, 0);
+            const long pid = raw_clone_parent(identity.tid_field);
             if (pid == 0)
             {
                 identity.adopt_in_child();

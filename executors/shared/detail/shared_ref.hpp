@@ -47,7 +47,7 @@ class shared_ref
     template <class... Args>
     [[nodiscard]] static shared_ref make(std::size_t extra, Args&&... args)
     {
-        auto segment = shared_segment::create(sizeof(T) + extra);
+        auto segment = shared_segment::create(checked_size(extra));
         ::new (static_cast<void*>(segment->base())) T(std::forward<Args>(args)...);
         return shared_ref(std::move(segment), 0);
     }
@@ -72,7 +72,7 @@ class shared_ref
     /// constructs the parts itself (placement new) before anyone else can see it.
     [[nodiscard]] static shared_ref allocate(std::size_t extra)
     {
-        return shared_ref(shared_segment::create(sizeof(T) + extra), 0);
+        return shared_ref(shared_segment::create(checked_size(extra)), 0);
     }
 
     /// Another object of the same segment.
@@ -104,6 +104,15 @@ class shared_ref
     }
 
   private:
+    static std::size_t checked_size(std::size_t extra)
+    {
+        if (extra > (std::size_t{1} << 46))
+        {
+            throw std::length_error("weft: a shared segment of more than 64 TiB was asked for");
+        }
+        return sizeof(T) + extra;
+    }
+
     std::shared_ptr<shared_segment> m_segment;
     std::size_t m_offset = 0;
     T* m_object = nullptr;

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <map>
 #include <mutex>
+#include <new>
+#include <pthread.h>
 #include <stdexcept>
 #include <unistd.h>
 #include <utility>
@@ -26,11 +28,28 @@ struct registry
     std::map<std::pair<dev_t, ino_t>, std::weak_ptr<shared_segment>> segments;
 };
 
+// Made on first use (a shared_value may be a global, made during static initialisation) and
+// never destroyed (segments may outlive static teardown).
+registry*& registry_slot()
+{
+    static registry* r = new registry;
+    return r;
+}
+
 registry& the_registry()
 {
-    static registry* r = new registry; // never destroyed: segments may outlive static teardown
-    return *r;
+    return *registry_slot();
 }
+
+// A child forked while another thread held the registry's mutex (or was changing its map)
+// would hang or trip on it: the child starts from an empty registry instead (the old one is
+// left as it is; it only loses the sharing of mappings received before the fork).
+void fresh_registry_in_child() noexcept
+{
+    registry_slot() = new (std::nothrow) registry;
+}
+
+const int g_atfork_registered = ::pthread_atfork(nullptr, nullptr, &fresh_registry_in_child);
 
 std::atomic<std::size_t> g_live{0};
 
