@@ -6,7 +6,6 @@
 #include <initializer_list>
 #include <memory>
 #include <new>
-#include <optional>
 #include <ranges>
 #include <span>
 #include <stdexcept>
@@ -16,6 +15,7 @@
 
 #include "executors/interprocess/rlock.hpp"
 #include "executors/processes/shippable.hpp"
+#include "executors/shared/detail/lock_slot.hpp"
 #include "executors/shared/detail/shared_ref.hpp"
 #include "executors/shared/shared_options.hpp"
 #include "runtime/errors.hpp"
@@ -88,8 +88,7 @@ class shared_array
         {
             ::new (static_cast<void*>(data() + i)) T{};
         }
-        m_lock = std::move(external);
-        m_has_lock = true;
+        m_lock = detail::lock_slot<Lock>(std::move(external));
     }
 
     [[nodiscard]] std::size_t size() const noexcept { return m_size; }
@@ -98,36 +97,20 @@ class shared_array
     [[nodiscard]] T get(std::size_t i) const
     {
         check(i);
-        if (!m_has_lock)
-        {
-            return data()[i];
-        }
-        auto held = m_lock.guard();
-        return data()[i];
+        return m_lock.guarded([&] { return data()[i]; });
     }
 
     /// Sets element i under the lock. Throws std::out_of_range.
     void set(std::size_t i, const T& value)
     {
         check(i);
-        if (!m_has_lock)
-        {
-            data()[i] = value;
-            return;
-        }
-        auto held = m_lock.guard();
-        data()[i] = value;
+        m_lock.guarded([&] { data()[i] = value; });
     }
 
     /// A copy of every element, taken under the lock (Python's arr[:]).
     [[nodiscard]] std::vector<T> to_vector() const
     {
-        std::optional<decltype(m_lock.guard())> held;
-        if (m_has_lock)
-        {
-            held.emplace(m_lock.guard());
-        }
-        return std::vector<T>(data(), data() + m_size);
+        return m_lock.guarded([&] { return std::vector<T>(data(), data() + m_size); });
     }
 
     /// Element i without locking. at() checks the index, operator[] does not.
@@ -145,30 +128,20 @@ class shared_array
     /// The lock (Python's get_lock()). Throws invalid_state_error for an array made without one.
     [[nodiscard]] Lock& get_lock() const
     {
-        if (!m_has_lock)
-        {
-            throw invalid_state_error("weft: shared_array: an array made with {.lock = false} has "
-                                      "no lock");
-        }
-        return m_lock;
+        return m_lock.get("weft: shared_array: an array made with {.lock = false} has no lock");
     }
-    [[nodiscard]] bool synchronized() const noexcept { return m_has_lock; }
+    [[nodiscard]] bool synchronized() const noexcept { return m_lock.present(); }
 
     template <class Archive>
     void save(Archive& archive) const
     {
-        archive(m_header, m_has_lock);
-        if (m_has_lock)
-        {
-            archive(m_lock);
-        }
+        archive(m_header, m_lock);
     }
 
     template <class Archive>
     void load(Archive& archive)
     {
-        bool locked = false;
-        archive(m_header, locked);
+        archive(m_header, m_lock);
         // The count comes from the sealed segment, and must fit in it.
         const std::uint64_t size = m_header->size;
         if (size > (m_header.bytes_after() + sizeof(header) - elements_at) / sizeof(T))
@@ -177,14 +150,6 @@ class shared_array
                 "weft: shared_array: a received array does not fit its memory");
         }
         m_size = static_cast<std::size_t>(size);
-        m_has_lock = false;
-        if (locked)
-        {
-            Lock lock(detail::unloaded);
-            archive(lock);
-            m_lock = std::move(lock);
-            m_has_lock = true;
-        }
     }
 
     /// For cereal: a handle that refers to nothing until loaded.
@@ -209,9 +174,8 @@ class shared_array
         if (opts.lock)
         {
             Lock::init_state(&m_header->lock);
-            m_lock =
-                Lock(m_header.template sibling<typename Lock::state_type>(offsetof(header, lock)));
-            m_has_lock = true;
+            m_lock = detail::lock_slot<Lock>(
+                Lock(m_header.template sibling<typename Lock::state_type>(offsetof(header, lock))));
         }
     }
 
@@ -240,8 +204,7 @@ class shared_array
 
     detail::shared_ref<header> m_header;
     std::size_t m_size = 0;
-    mutable Lock m_lock{detail::unloaded}; // meaningful when m_has_lock
-    bool m_has_lock = false;
+    detail::lock_slot<Lock> m_lock;
 };
 
 } // namespace weft

@@ -3,12 +3,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <new>
-#include <optional>
 #include <type_traits>
 #include <utility>
 
 #include "executors/interprocess/rlock.hpp"
 #include "executors/processes/shippable.hpp"
+#include "executors/shared/detail/lock_slot.hpp"
 #include "executors/shared/detail/shared_ref.hpp"
 #include "executors/shared/shared_options.hpp"
 #include "runtime/errors.hpp"
@@ -56,9 +56,8 @@ class shared_value
         if (opts.lock)
         {
             Lock::init_state(&m_layout->lock);
-            m_lock =
-                Lock(m_layout.template sibling<typename Lock::state_type>(offsetof(layout, lock)));
-            m_has_lock = true;
+            m_lock = detail::lock_slot<Lock>(
+                Lock(m_layout.template sibling<typename Lock::state_type>(offsetof(layout, lock))));
         }
     }
 
@@ -66,31 +65,19 @@ class shared_value
     shared_value(T initial, Lock external) : m_layout(detail::shared_ref<layout>::allocate(0))
     {
         ::new (static_cast<void*>(&m_layout->value)) T(initial);
-        m_lock = std::move(external);
-        m_has_lock = true;
+        m_lock = detail::lock_slot<Lock>(std::move(external));
     }
 
     /// Reads the value (under the lock, if any). Python's `v.value`.
     [[nodiscard]] T get() const
     {
-        if (!m_has_lock)
-        {
-            return m_layout->value;
-        }
-        auto held = m_lock.guard();
-        return m_layout->value;
+        return m_lock.guarded([&] { return m_layout->value; });
     }
 
     /// Writes the value (under the lock, if any). Python's `v.value = x`.
     void set(const T& value)
     {
-        if (!m_has_lock)
-        {
-            m_layout->value = value;
-            return;
-        }
-        auto held = m_lock.guard();
-        m_layout->value = value;
+        m_lock.guarded([&] { m_layout->value = value; });
     }
 
     /// The shared object itself, without locking (Python's get_obj()): hold get_lock() around
@@ -100,40 +87,16 @@ class shared_value
     /// The lock (Python's get_lock()). Throws invalid_state_error for a value made without one.
     [[nodiscard]] Lock& get_lock() const
     {
-        if (!m_has_lock)
-        {
-            throw invalid_state_error("weft: shared_value: a value made with {.lock = false} has "
-                                      "no lock");
-        }
-        return m_lock;
+        return m_lock.get("weft: shared_value: a value made with {.lock = false} has no lock");
     }
 
     /// Whether the value has a lock (its own or an external one).
-    [[nodiscard]] bool synchronized() const noexcept { return m_has_lock; }
+    [[nodiscard]] bool synchronized() const noexcept { return m_lock.present(); }
 
     template <class Archive>
-    void save(Archive& archive) const
+    void serialize(Archive& archive)
     {
-        archive(m_layout, m_has_lock);
-        if (m_has_lock)
-        {
-            archive(m_lock);
-        }
-    }
-
-    template <class Archive>
-    void load(Archive& archive)
-    {
-        bool locked = false;
-        archive(m_layout, locked);
-        m_has_lock = false;
-        if (locked)
-        {
-            Lock lock(detail::unloaded);
-            archive(lock);
-            m_lock = std::move(lock);
-            m_has_lock = true;
-        }
+        archive(m_layout, m_lock);
     }
 
     /// For cereal: a handle that refers to nothing until loaded.
@@ -141,8 +104,7 @@ class shared_value
 
   private:
     detail::shared_ref<layout> m_layout;
-    mutable Lock m_lock{detail::unloaded}; // meaningful when m_has_lock
-    bool m_has_lock = false;
+    detail::lock_slot<Lock> m_lock;
 };
 
 } // namespace weft
