@@ -9,6 +9,8 @@
 #include <ranges>
 #include <span>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "executors/interprocess/rlock.hpp"
 #include "executors/processes/shippable.hpp"
 #include "executors/shared/detail/lock_slot.hpp"
+#include "executors/shared/detail/named_layout.hpp"
 #include "executors/shared/detail/shared_ref.hpp"
 #include "executors/shared/shared_options.hpp"
 #include "runtime/errors.hpp"
@@ -56,33 +59,38 @@ class shared_array
 
   public:
     /// `size` zero-initialised elements (Python's Array(type, size)).
-    explicit shared_array(std::size_t size, shared_options opts = {}) : shared_array(size, opts, 0)
+    /// With opts.name, also called that name in /dev/shm (see shared_options::name); throws
+    /// std::system_error (file_exists) when the name is taken. So for every constructor.
+    explicit shared_array(std::size_t size, const shared_options& opts = {})
+        : shared_array(size, opts, 0)
     {
         for (std::size_t i = 0; i < size; ++i)
         {
             ::new (static_cast<void*>(data() + i)) T{};
         }
+        publish_if_named();
     }
 
     /// A copy of `values` (Python's Array(type, sequence)).
     template <std::ranges::input_range R>
     requires copyable_range<R>
-    explicit shared_array(R&& values, shared_options opts = {})
+    explicit shared_array(R&& values, const shared_options& opts = {})
         : shared_array(copy_of{},
                        std::vector<T>(std::ranges::begin(values), std::ranges::end(values)), opts)
     {
     }
-    shared_array(std::initializer_list<T> values, shared_options opts = {})
+    shared_array(std::initializer_list<T> values, const shared_options& opts = {})
         : shared_array(copy_of{}, std::vector<T>(values), opts)
     {
     }
-    explicit shared_array(const std::vector<T>& values, shared_options opts = {})
+    explicit shared_array(const std::vector<T>& values, const shared_options& opts = {})
         : shared_array(copy_of{}, values, opts)
     {
     }
 
     /// `size` zero-initialised elements guarded by `external`.
-    shared_array(std::size_t size, Lock external) : shared_array(size, shared_options{false}, 0)
+    shared_array(std::size_t size, Lock external)
+        : shared_array(size, shared_options{.lock = false}, 0)
     {
         for (std::size_t i = 0; i < size; ++i)
         {
@@ -90,6 +98,25 @@ class shared_array
         }
         m_lock = detail::lock_slot<Lock>(std::move(external));
     }
+
+    /// The array called `name` in /dev/shm, made by a shared_array<T, Lock> with
+    /// shared_options::name in this or another process; with its lock if it was made with one.
+    /// Throws std::system_error (no_such_file_or_directory) when there is none,
+    /// std::runtime_error when it holds something else (another T or Lock).
+    [[nodiscard]] static shared_array open(std::string_view name)
+    {
+        shared_array a(detail::unloaded);
+        a.m_header = detail::open_named_layout<header>(name, describe(true), "shared_array");
+        a.m_size = a.checked_count();
+        if (detail::named_with_lock(a.m_header))
+        {
+            a.adopt_own_lock();
+        }
+        return a;
+    }
+
+    /// The name in /dev/shm ("/x"), empty for an anonymous array.
+    [[nodiscard]] const std::string& name() const noexcept { return m_header.segment()->name(); }
 
     [[nodiscard]] std::size_t size() const noexcept { return m_size; }
 
@@ -142,14 +169,7 @@ class shared_array
     void load(Archive& archive)
     {
         archive(m_header, m_lock);
-        // The count comes from the sealed segment, and must fit in it.
-        const std::uint64_t size = m_header->size;
-        if (size > (m_header.bytes_after() + sizeof(header) - elements_at) / sizeof(T))
-        {
-            throw std::runtime_error(
-                "weft: shared_array: a received array does not fit its memory");
-        }
-        m_size = static_cast<std::size_t>(size);
+        m_size = checked_count();
     }
 
     /// For cereal: a handle that refers to nothing until loaded.
@@ -159,24 +179,61 @@ class shared_array
     struct copy_of
     {
     };
-    shared_array(copy_of /*tag*/, const std::vector<T>& values, shared_options opts)
+    shared_array(copy_of /*tag*/, const std::vector<T>& values, const shared_options& opts)
         : shared_array(values.size(), opts, 0)
     {
         std::uninitialized_copy(values.begin(), values.end(), data());
+        publish_if_named();
     }
 
-    shared_array(std::size_t size, shared_options opts, int /*tag: raw storage*/)
-        : m_header(detail::shared_ref<header>::allocate(elements_at - sizeof(header) +
-                                                        checked_bytes(size))),
+    shared_array(std::size_t size, const shared_options& opts, int /*tag: raw storage*/)
+        : m_header(opts.name.empty()
+                       ? detail::shared_ref<header>::allocate(elements_at - sizeof(header) +
+                                                              checked_bytes(size))
+                       : detail::create_named_layout<header>(
+                             opts.name, elements_at - sizeof(header) + checked_bytes(size),
+                             describe(opts.lock))),
           m_size(size)
     {
         m_header->size = size;
         if (opts.lock)
         {
             Lock::init_state(&m_header->lock);
-            m_lock = detail::lock_slot<Lock>(
-                Lock(m_header.template sibling<typename Lock::state_type>(offsetof(header, lock))));
+            adopt_own_lock();
         }
+    }
+
+    // A named array becomes visible under its name only once its elements are made.
+    void publish_if_named()
+    {
+        if (!m_header.segment()->name().empty())
+        {
+            m_header.segment()->publish();
+        }
+    }
+
+    static detail::named_header describe(bool with_lock)
+    {
+        return {detail::named_array_magic, sizeof(T), alignof(T),
+                with_lock ? static_cast<std::uint32_t>(sizeof(typename Lock::state_type)) : 0,
+                with_lock ? detail::lock_kind<Lock>() : 0};
+    }
+
+    void adopt_own_lock()
+    {
+        m_lock = detail::lock_slot<Lock>(Lock(m_header.template sibling<typename Lock::state_type>(
+            m_header.offset() + offsetof(header, lock))));
+    }
+
+    // The element count recorded in the memory (by another process, perhaps), which must fit.
+    [[nodiscard]] std::size_t checked_count() const
+    {
+        const std::uint64_t size = m_header->size;
+        if (size > (m_header.bytes_after() + sizeof(header) - elements_at) / sizeof(T))
+        {
+            throw std::runtime_error("weft: shared_array: an array does not fit its memory");
+        }
+        return static_cast<std::size_t>(size);
     }
 
     static std::size_t checked_bytes(std::size_t size)

@@ -3,12 +3,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <new>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
 #include "executors/interprocess/rlock.hpp"
 #include "executors/processes/shippable.hpp"
 #include "executors/shared/detail/lock_slot.hpp"
+#include "executors/shared/detail/named_layout.hpp"
 #include "executors/shared/detail/shared_ref.hpp"
 #include "executors/shared/shared_options.hpp"
 #include "runtime/errors.hpp"
@@ -49,17 +52,42 @@ class shared_value
   public:
     /// A new value, with its own lock unless opts.lock is false. Throws std::system_error when
     /// shared memory cannot be made.
-    explicit shared_value(T initial = T{}, shared_options opts = {})
-        : m_layout(detail::shared_ref<layout>::allocate(0))
+    /// With opts.name, also called that name in /dev/shm (see shared_options::name); throws
+    /// std::system_error (file_exists) when the name is taken.
+    explicit shared_value(T initial = T{}, const shared_options& opts = {})
+        : m_layout(opts.name.empty()
+                       ? detail::shared_ref<layout>::allocate(0)
+                       : detail::create_named_layout<layout>(opts.name, 0, describe(opts.lock)))
     {
         ::new (static_cast<void*>(&m_layout->value)) T(initial);
         if (opts.lock)
         {
             Lock::init_state(&m_layout->lock);
-            m_lock = detail::lock_slot<Lock>(
-                Lock(m_layout.template sibling<typename Lock::state_type>(offsetof(layout, lock))));
+            adopt_own_lock();
+        }
+        if (!opts.name.empty())
+        {
+            m_layout.segment()->publish(); // only now, made whole, can others open it
         }
     }
+
+    /// The value called `name` in /dev/shm, made by a shared_value<T, Lock> with
+    /// shared_options::name in this or another process; with its lock if it was made with one.
+    /// Throws std::system_error (no_such_file_or_directory) when there is none,
+    /// std::runtime_error when it holds something else (another T or Lock).
+    [[nodiscard]] static shared_value open(std::string_view name)
+    {
+        shared_value v(detail::unloaded);
+        v.m_layout = detail::open_named_layout<layout>(name, describe(true), "shared_value");
+        if (detail::named_with_lock(v.m_layout))
+        {
+            v.adopt_own_lock();
+        }
+        return v;
+    }
+
+    /// The name in /dev/shm ("/x"), empty for an anonymous value.
+    [[nodiscard]] const std::string& name() const noexcept { return m_layout.segment()->name(); }
 
     /// A new value guarded by `external` (shared with whatever else uses it).
     shared_value(T initial, Lock external) : m_layout(detail::shared_ref<layout>::allocate(0))
@@ -103,6 +131,19 @@ class shared_value
     explicit shared_value(detail::unloaded_t) noexcept {}
 
   private:
+    static detail::named_header describe(bool with_lock)
+    {
+        return {detail::named_value_magic, sizeof(T), alignof(T),
+                with_lock ? static_cast<std::uint32_t>(sizeof(typename Lock::state_type)) : 0,
+                with_lock ? detail::lock_kind<Lock>() : 0};
+    }
+
+    void adopt_own_lock()
+    {
+        m_lock = detail::lock_slot<Lock>(Lock(m_layout.template sibling<typename Lock::state_type>(
+            m_layout.offset() + offsetof(layout, lock))));
+    }
+
     detail::shared_ref<layout> m_layout;
     detail::lock_slot<Lock> m_lock;
 };

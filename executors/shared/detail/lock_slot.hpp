@@ -2,13 +2,27 @@
 // The lock of a shared_value or shared_array: its own, an external one, or none (the raw
 // variants); what the guarded accessors, get_lock() and the wire form share.
 
+#include <cstdint>
+#include <type_traits>
 #include <utility>
 
+#include "executors/interprocess/lock.hpp"
+#include "executors/interprocess/rlock.hpp"
 #include "executors/processes/shippable.hpp"
 #include "runtime/errors.hpp"
 
 namespace weft::detail
 {
+
+/// Tells locks with the same state apart in a named object's header (an rlock's memory must
+/// not be opened as a plain lock).
+template <class Lock>
+[[nodiscard]] constexpr std::uint32_t lock_kind() noexcept
+{
+    return std::is_same_v<Lock, interprocess::rlock>  ? 1
+           : std::is_same_v<Lock, interprocess::lock> ? 2
+                                                      : 3;
+}
 
 template <class Lock>
 class lock_slot
