@@ -32,6 +32,7 @@
 
 #include "executors/detail/futex.hpp"
 #include "executors/errors.hpp"
+#include "executors/processes/detail/announce.hpp"
 #include "executors/processes/detail/launch.hpp"
 #include "executors/processes/detail/payload.hpp"
 #include "executors/processes/detail/pool_worker.hpp"
@@ -420,6 +421,7 @@ class pool_core
             }
         }
         dispatch();
+        (void)take_refused(done);
         if (m_shutdown && m_pending.empty() && !any_assigned())
         {
             ring_pool_bell(); // the collector sends the stop messages
@@ -529,7 +531,12 @@ class pool_core
         const std::string name = "ProcessPoolWorker-" + std::to_string(++m_started_workers);
         const int fds[3] = {slot->memfd.get(), m_bell.get(), worker_end.get()};
         // Queued before the worker exists: it runs the initializer first thing.
-        announce(*slot, initializer_task_id, m_initializer_attached);
+        std::exception_ptr unsent;
+        if (announce_attachments(slot->socket.get(), 0, initializer_task_id, m_initializer_attached,
+                                 unsent) != announce_outcome::sent)
+        {
+            std::rethrow_exception(unsent);
+        }
         switch (m_method)
         {
         case start_method::fork:
@@ -616,13 +623,21 @@ class pool_core
         shm_channel_header& header = w.channel.header();
         while (w.written < w.assigned.size())
         {
-            pool_call_base& call = *w.assigned[w.written];
             if (!w.announced)
             {
                 // Before the first byte: the worker decodes the message only once it is whole.
-                announce(w, call.id, call.attached);
+                const announce_outcome sent = announce(w);
+                if (sent == announce_outcome::worker_gone)
+                {
+                    break; // its death sends the unwritten calls to other workers
+                }
+                if (sent == announce_outcome::failed)
+                {
+                    continue; // that call left `assigned`, failed
+                }
                 w.announced = true;
             }
+            pool_call_base& call = *w.assigned[w.written];
             const std::string& message = call.message;
             const std::size_t put =
                 w.channel.write_some(header.tasks, w.channel.task_bytes(),
@@ -655,21 +670,40 @@ class pool_core
         return moved;
     }
 
-    // Sends the descriptors of a message's shared memory to the worker ahead of the message.
-    // A worker that is gone cannot take them: its death fails or re-sends the call.
-    static void announce(worker_slot& w, std::uint64_t id, const attachments& attached) noexcept
+    // Sends the descriptors of assigned[written]'s shared memory to the worker ahead of its
+    // bytes. A call whose descriptors cannot be sent is taken out unwritten and failed (by
+    // whoever next takes m_refused, outside the lock) with the cause; the worker never sees
+    // it, and drops at its next receive any datagram of it that did go (another message's
+    // id). A worker that is gone cannot take them: its death re-sends the call.
+    announce_outcome announce(worker_slot& w)
     {
-        if (attached.empty())
+        const auto at = w.assigned.begin() + static_cast<std::ptrdiff_t>(w.written);
+        std::exception_ptr error;
+        const announce_outcome sent =
+            announce_attachments(w.socket.get(), w.child.pid, (*at)->id, (*at)->attached, error);
+        if (sent == announce_outcome::failed)
         {
-            return;
+            m_refused.push_back(completion{std::move(*at), outcome_kind::value, {}, error});
+            w.assigned.erase(at);
+            --w.sent; // max_tasks_per_child counts what reaches the worker
+            ring_pool_bell();
         }
-        try
+        return sent;
+    }
+
+    // With m_mutex held: moves the calls announce() refused into `done`. True when any.
+    bool take_refused(std::vector<completion>& done)
+    {
+        if (m_refused.empty())
         {
-            send_attachments(w.socket.get(), id, attached);
+            return false;
         }
-        catch (...)
+        for (completion& c : m_refused)
         {
+            done.push_back(std::move(c));
         }
+        m_refused.clear();
+        return true;
     }
 
     void send_stop(worker_slot& w)
@@ -963,6 +997,7 @@ class pool_core
                     }
                     finished = m_workers.empty();
                 }
+                progress = take_refused(done) || progress;
             }
             finish(done);
             if (finished)
@@ -1015,9 +1050,10 @@ class pool_core
                         (w->written < w->assigned.size() && w->channel.writable(header.tasks) > 0);
                 polled.push_back(pollfd{w->child.pidfd.get(), POLLIN, 0});
             }
-            ready = ready || (m_shutdown && m_pending.empty() && !any_assigned() &&
-                              std::any_of(m_workers.begin(), m_workers.end(),
-                                          [](const auto& w) { return !w->stop_sent; }));
+            ready = ready || !m_refused.empty() ||
+                    (m_shutdown && m_pending.empty() && !any_assigned() &&
+                     std::any_of(m_workers.begin(), m_workers.end(),
+                                 [](const auto& w) { return !w->stop_sent; }));
             if (ready)
             {
                 return;
@@ -1081,6 +1117,7 @@ class pool_core
                 m_workers.push_back(std::move(slot));
                 --m_starting;
                 dispatch();
+                (void)take_refused(done);
             }
             catch (const std::exception& e)
             {
@@ -1114,6 +1151,7 @@ class pool_core
     mutable std::mutex m_mutex; // everything below
     std::vector<std::unique_ptr<worker_slot>> m_workers;
     std::deque<std::shared_ptr<pool_call_base>> m_pending;
+    std::vector<completion> m_refused; // calls whose descriptors could not be sent (announce)
     bool m_shutdown = false;
     bool m_broken = false;
     std::string m_broken_reason;
