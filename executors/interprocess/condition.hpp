@@ -93,7 +93,9 @@ class condition
     /// released while the coroutine sleeps (on its waiter slot's futex word, through io_uring
     /// on Linux 6.7+, a 1 ms retry before) and re-taken, through the loop too, before it
     /// resumes. A stop of the task's token throws operation_cancelled, after re-taking the lock
-    /// (blocking for it then, as the lock must be held again on every way out).
+    /// at its saved recursion level, still through the loop (the stop does not cut that short:
+    /// the lock must be held again on every way out). Only when the loop itself is stopped
+    /// does the re-take block the thread.
     [[nodiscard]] task<void> async_wait();
 
     /// Wakes up to n waiters (oldest first). The caller must hold the lock.

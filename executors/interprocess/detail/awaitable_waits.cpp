@@ -1,10 +1,14 @@
 // The awaitable forms of the interprocess semaphore, event, condition and barrier: an io_uring
 // FUTEX_WAIT on the state's word where the kernel has it (Linux 6.7), a retry every millisecond
 // elsewhere.
+#include <coroutine>
+#include <exception>
+
 #include "executors/interprocess/barrier.hpp"
 #include "executors/interprocess/condition.hpp"
 #include "executors/interprocess/event.hpp"
 #include "executors/interprocess/semaphore.hpp"
+#include "runtime/event_loop.hpp"
 #include "runtime/sleep.hpp"
 #include "runtime/uring/futex_wait_operation.hpp"
 
@@ -38,6 +42,40 @@ task<void> sleep_on(std::atomic<std::uint32_t>& word, std::uint32_t seen)
         co_await sleep_for(std::chrono::milliseconds(1));
     }
 }
+
+// Awaits a lock's async_acquire() under the loop's own stop token instead of the awaiting
+// task's: a condition waiter whose wait was cancelled must still take its lock back, and
+// through the loop, not by blocking it while another process holds the lock. Only a stop of
+// the loop itself still reaches the acquire.
+class acquire_under_loop_token
+{
+  public:
+    explicit acquire_under_loop_token(task<acquired> inner) noexcept : m_handle(inner.release()) {}
+    acquire_under_loop_token(const acquire_under_loop_token&) = delete;
+    acquire_under_loop_token& operator=(const acquire_under_loop_token&) = delete;
+    ~acquire_under_loop_token()
+    {
+        if (m_handle)
+        {
+            m_handle.destroy();
+        }
+    }
+
+    [[nodiscard]] bool await_ready() const noexcept { return false; }
+
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting)
+    {
+        auto& promise = m_handle.promise();
+        promise.set_continuation(awaiting);
+        promise.set_stop_token(event_loop::require_current("condition::async_wait").stop_token());
+        return m_handle;
+    }
+
+    acquired await_resume() { return std::move(m_handle.promise()).result(); }
+
+  private:
+    std::coroutine_handle<task<acquired>::promise_type> m_handle;
+};
 
 } // namespace
 
@@ -79,7 +117,7 @@ task<void> condition::async_wait()
 {
     require_owned("weft: interprocess::condition: cannot wait on un-acquired lock");
     const auto state = m_state; // both segments outlive the wait
-    const rlock held_lock = m_lock;
+    rlock held_lock = m_lock;
     weft::detail::robust_mutex_state& lock = held_lock.state();
     const std::uint32_t slot = state->enter_waiter();
     std::uint32_t count = 0;
@@ -92,45 +130,56 @@ task<void> condition::async_wait()
         (void)state->leave_waiter(slot);
         throw;
     }
-    bool relocked = false;
+    // Rethrown once the lock is held again: a stop of the task's token (a cancel, a timeout),
+    // or a failed wait.
+    std::exception_ptr interrupted;
     try
     {
         while (state->waiter_word(slot).load(std::memory_order_acquire) == 0)
         {
             co_await sleep_on(state->waiter_word(slot), 0);
         }
-        bool woken = false;
-        for (;;)
-        {
-            std::uint32_t seen = 0;
-            if (lock.try_acquire_for_async(seen, woken).acquired)
-            {
-                break;
-            }
-            try
-            {
-                co_await sleep_on(lock.futex_word(), seen);
-            }
-            catch (...)
-            {
-                lock.abandon_async_wait();
-                throw;
-            }
-            woken = true;
-        }
-        relocked = true;
-        lock.restore_count(count);
     }
     catch (...)
     {
-        if (!relocked)
+        interrupted = std::current_exception();
+    }
+    bool relocked = false;
+    try
+    {
+        (void)co_await acquire_under_loop_token(held_lock.async_acquire());
+        relocked = true;
+    }
+    catch (...)
+    {
+        // Only when the loop itself is stopping (or the kernel refused the futex wait): the
+        // lock must be held on every way out, and blocking is all that is left.
+        if (!interrupted)
         {
-            (void)lock.acquire_restore(count, std::nullopt); // the lock is held on every way out
+            interrupted = std::current_exception();
         }
-        (void)state->leave_waiter(slot);
-        throw;
+    }
+    if (relocked)
+    {
+        lock.restore_count(count);
+    }
+    else
+    {
+        try
+        {
+            (void)lock.acquire_restore(count, std::nullopt);
+        }
+        catch (...)
+        {
+            state->abandon_waiter(slot); // not ours to free without the lock
+            throw;
+        }
     }
     (void)state->leave_waiter(slot);
+    if (interrupted)
+    {
+        std::rethrow_exception(interrupted);
+    }
 }
 
 task<std::size_t> barrier::async_wait()

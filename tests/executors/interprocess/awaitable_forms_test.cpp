@@ -3,8 +3,10 @@
 // and is cancelled out of each, while its loop keeps running other tasks.
 #define BOOST_TEST_MODULE interprocess_awaitable_forms
 #define BOOST_TEST_NO_MAIN
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <stop_token>
 #include <thread>
 #include <weft/weft.hpp>
 
@@ -17,6 +19,7 @@ using weft::shared_value;
 using weft::start_method;
 using weft::interprocess::barrier;
 using weft::interprocess::condition;
+using weft::interprocess::rlock;
 using weft::test::patience;
 
 namespace
@@ -35,6 +38,21 @@ void set_and_notify(condition c, shared_value<int> ready)
     auto held = c.guard();
     ready.raw() = 1;
     c.notify_all();
+}
+
+// Takes c's lock as soon as a waiter lets go of it and keeps it a while; `holding` is 1 only
+// while it does (cleared before the release, so a waiter that blocked until the release never
+// sees it set).
+void hold_the_lock(condition c, shared_value<int> holding)
+{
+    if (!c.acquire(patience))
+    {
+        return;
+    }
+    std::atomic_ref<int>(holding.raw()).store(1);
+    std::this_thread::sleep_for(300ms);
+    std::atomic_ref<int>(holding.raw()).store(0);
+    c.release();
 }
 
 void wait_at(barrier b)
@@ -101,6 +119,70 @@ BOOST_AUTO_TEST_CASE(cancelling_a_condition_wait_gives_the_lock_back_held)
         co_return cancelled&& still_mine;
     };
     BOOST_TEST(loop.run(body()));
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_condition_wait_retakes_the_lock_without_blocking_the_loop)
+{
+    rlock l;
+    condition c(l);
+    shared_value<int> holding(0, {.lock = false});
+    std::atomic_ref<int> held(holding.raw());
+    weft::process holder({.start_method = start_method::fork}, hold_the_lock, c, holding);
+    weft::event_loop loop;
+    std::stop_source stop;
+    bool stop_sent = false;
+    bool done = false;
+    int ticks_after_stop = 0; // loop turns after the cancel while the other process held the lock
+    auto ticker = [&]() -> weft::task<void>
+    {
+        while (!done)
+        {
+            co_await weft::sleep_for(2ms);
+            if (stop_sent && held.load() == 1)
+            {
+                ++ticks_after_stop;
+            }
+        }
+    };
+    auto canceller = [&]() -> weft::task<void>
+    {
+        const auto until = std::chrono::steady_clock::now() + patience;
+        while (held.load() == 0 && std::chrono::steady_clock::now() < until)
+        {
+            co_await weft::sleep_for(1ms);
+        }
+        stop.request_stop();
+        stop_sent = true;
+    };
+    auto body = [&]() -> weft::task<bool>
+    {
+        (void)l.acquire();
+        (void)l.acquire(); // recursion level 2, to be restored
+        holder.start();
+        loop.spawn(ticker());
+        loop.spawn(canceller());
+        bool cancelled = false;
+        try
+        {
+            co_await weft::with_stop_token(stop.get_token(), c.async_wait());
+        }
+        catch (const weft::operation_cancelled&)
+        {
+            cancelled = true;
+        }
+        done = true;
+        co_return cancelled;
+    };
+    BOOST_TEST(loop.run(body()));
+    BOOST_TEST(stop_sent);
+    BOOST_TEST(ticks_after_stop >= 3);
+    BOOST_TEST(l.is_owned());
+    BOOST_TEST(l.recursion_count() == 2U);
+    l.release();
+    l.release();
+    BOOST_TEST(!l.is_owned());
+    BOOST_TEST(holder.join(patience));
+    BOOST_TEST(holder.exitcode().value_or(-99) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(a_coroutine_meets_two_processes_at_a_barrier_and_the_action_runs_once)
