@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +21,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <typeinfo>
@@ -50,6 +52,11 @@ constexpr const char* payload_env = "WEFT_SPAWN_PAYLOAD_FD";
 constexpr const char* forkserver_env = "WEFT_FORKSERVER_FD";
 constexpr const char* parent_env = "WEFT_PARENT_PID";
 constexpr const char* extra_fds_env = "WEFT_EXTRA_FDS";
+// A test's detail::tid_field_lookup for the fork servers a program starts.
+constexpr const char* tid_lookup_env = "WEFT_FORKSERVER_TID_LOOKUP";
+
+// The fork server's reply when it cannot give children their own cached TID.
+constexpr std::int64_t no_tid_field_reply = -EOPNOTSUPP;
 
 class launcher;
 class forkserver_client;
@@ -194,6 +201,22 @@ int parse_fd(const char* text)
     return static_cast<int>(value);
 }
 
+// glibc describes its thread block to debuggers (libthread_db) with exported tables:
+// _thread_db_pthread_tid is {size in bits, count, offset} of struct pthread's tid, and
+// pthread_self() is the address of the calling thread's struct pthread. For a kernel without
+// PR_GET_TID_ADDRESS (it needs CONFIG_CHECKPOINT_RESTORE).
+pid_t* thread_db_tid_field() noexcept
+{
+    const auto* field =
+        static_cast<const std::uint32_t*>(::dlsym(RTLD_DEFAULT, "_thread_db_pthread_tid"));
+    if (field == nullptr || field[0] != 8 * sizeof(pid_t) || field[1] != 1)
+    {
+        return nullptr;
+    }
+    auto* address = reinterpret_cast<pid_t*>(reinterpret_cast<char*>(::pthread_self()) + field[2]);
+    return *address == ::gettid() ? address : nullptr;
+}
+
 // What glibc's fork() sets up in a child and a raw clone() does not: the TID cached in the
 // thread's control block (pthread mutexes store it in their futex word, so a robust or
 // error-checking mutex locked in the child would name the server's thread), and the thread's
@@ -205,14 +228,19 @@ struct glibc_thread_identity
     void* robust_head = nullptr;
     std::size_t robust_length = 0;
 
-    static glibc_thread_identity of_this_thread() noexcept
+    static glibc_thread_identity of_this_thread(detail::tid_field_lookup how) noexcept
     {
         glibc_thread_identity identity;
         int* address = nullptr;
-        if (::prctl(PR_GET_TID_ADDRESS, &address, 0, 0, 0) == 0 && address != nullptr &&
+        if (how == detail::tid_field_lookup::any &&
+            ::prctl(PR_GET_TID_ADDRESS, &address, 0, 0, 0) == 0 && address != nullptr &&
             *address == ::gettid())
         {
             identity.tid_field = address;
+        }
+        else if (how != detail::tid_field_lookup::none)
+        {
+            identity.tid_field = thread_db_tid_field();
         }
         ::syscall(SYS_get_robust_list, 0, &identity.robust_head, &identity.robust_length);
         return identity;
@@ -246,13 +274,28 @@ long raw_clone_parent(pid_t* child_tid) noexcept
 #endif
 }
 
+// The lookup a test asked for (set_forkserver_tid_lookup_for_testing), else any.
+detail::tid_field_lookup requested_tid_lookup() noexcept
+{
+    const char* text = std::getenv(tid_lookup_env);
+    const std::string_view how = text != nullptr ? text : "";
+    ::unsetenv(tid_lookup_env); // not the children's business
+    return how == "without_prctl" ? detail::tid_field_lookup::without_prctl
+           : how == "none"        ? detail::tid_field_lookup::none
+                                  : detail::tid_field_lookup::any;
+}
+
 // The fork server: single threaded, it forks a child per request with CLONE_PARENT, so that
 // the child belongs to the program that asked for it (which reaps it through a pidfd), and
 // replies with the child's pid or a negative errno. It exits when the program closes its end.
+// A plain fork() would set the cached TID but make the child the server's, whose exit status
+// the program could not collect; so when the server cannot find glibc's TID field it forks
+// nothing and replies no_tid_field_reply.
 [[noreturn]] void run_forkserver(int socket, pid_t parent)
 {
     die_with_parent(parent);
-    const glibc_thread_identity identity = glibc_thread_identity::of_this_thread();
+    const glibc_thread_identity identity =
+        glibc_thread_identity::of_this_thread(requested_tid_lookup());
     for (;;)
     {
         std::uint32_t magic = 0;
@@ -289,7 +332,11 @@ long raw_clone_parent(pid_t* child_tid) noexcept
         }
         const int payload = count > 0 ? fds[0] : -1;
         std::int64_t reply = -EPROTO;
-        if (payload >= 0 && magic == detail::payload_header::magic_value)
+        if (identity.tid_field == nullptr)
+        {
+            reply = no_tid_field_reply;
+        }
+        else if (payload >= 0 && magic == detail::payload_header::magic_value)
         {
             // CLONE_CHILD_SETTID: the kernel writes the child's TID into glibc's thread block,
             // as glibc's own fork does (robust mutexes store it, see adopt_in_child()).
@@ -649,6 +696,16 @@ class forkserver_client
             std::int64_t reply = 0;
             if (request(memfd.get(), extra_fds, reply))
             {
+                if (reply == no_tid_field_reply)
+                {
+                    throw std::system_error(
+                        EOPNOTSUPP, std::system_category(),
+                        "weft: start_method::forkserver cannot work here: the fork server cannot "
+                        "find glibc's cached thread id to give its children their own (no "
+                        "PR_GET_TID_ADDRESS, which needs a kernel with CONFIG_CHECKPOINT_RESTORE, "
+                        "and no _thread_db_pthread_tid in glibc), so their locks would name the "
+                        "server's thread; use start_method::spawn or start_method::fork");
+                }
                 if (reply < 0)
                 {
                     throw std::system_error(static_cast<int>(-reply), std::system_category(),
@@ -809,6 +866,16 @@ void main_guard(int argc, char** argv)
 
 namespace detail
 {
+
+void set_forkserver_tid_lookup_for_testing(tid_field_lookup how)
+{
+    if (how == tid_field_lookup::any)
+    {
+        ::unsetenv(tid_lookup_env);
+        return;
+    }
+    ::setenv(tid_lookup_env, how == tid_field_lookup::none ? "none" : "without_prctl", 1);
+}
 
 bool main_guard_called() noexcept
 {

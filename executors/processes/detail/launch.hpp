@@ -46,6 +46,20 @@ inline constexpr std::size_t max_extra_fds = 250;
 [[nodiscard]] child_handle fork_and_run(const std::function<void()>& body, const std::string& name,
                                         bool daemon);
 
+/// Ways a fork server may find glibc's cached thread id, which its children's TID must be
+/// written to (see launch.cpp, glibc_thread_identity).
+enum class tid_field_lookup
+{
+    any,           // PR_GET_TID_ADDRESS, else glibc's description of its thread block
+    without_prctl, // as on a kernel without PR_GET_TID_ADDRESS (no CONFIG_CHECKPOINT_RESTORE)
+    none,          // as if both were missing: the server refuses to fork
+};
+
+/// For tests: fork servers this process starts from now on behave as if only the ways `how`
+/// names were there (an environment variable tells the spawned server). Servers already
+/// running are not affected; a forked child starts its own.
+void set_forkserver_tid_lookup_for_testing(tid_field_lookup how);
+
 /// Whether weft's launcher thread exists (it starts children for threads other than main).
 [[nodiscard]] bool launcher_started() noexcept;
 
