@@ -28,10 +28,12 @@ class dict_proxy : public detail::manager_proxy
         return from_bytes<V>(
             call(detail::manager_op::dict_get, bytes_of(key), {}, 0, "key not found").value);
     }
-    /// d.get(key, fallback).
+    /// d.get(key, fallback). One request: a concurrent pop cannot fall between looking and
+    /// reading.
     [[nodiscard]] V get(const K& key, const V& fallback) const
     {
-        return contains(key) ? get(key) : fallback;
+        const detail::manager_reply reply = call(detail::manager_op::dict_get_or, bytes_of(key));
+        return reply.number != 0 ? from_bytes<V>(reply.value) : fallback;
     }
     [[nodiscard]] bool contains(const K& key) const
     {

@@ -21,6 +21,7 @@ enum class manager_op : std::uint8_t
     clear,
     dict_set,
     dict_get,
+    dict_get_or, // d.get(key, fallback): never `missing`; number says whether the key was there
     dict_erase,
     dict_contains,
     dict_keys,

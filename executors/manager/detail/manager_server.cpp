@@ -125,6 +125,13 @@ class store
             }
             reply.value = d.items[found->second].second;
             return reply;
+        case manager_op::dict_get_or:
+            if (found != d.at.end())
+            {
+                reply.number = 1;
+                reply.value = d.items[found->second].second;
+            }
+            return reply;
         case manager_op::dict_erase:
             if (found == d.at.end())
             {

@@ -31,6 +31,16 @@ void fill(list_proxy<int> l, dict_proxy<std::string, int> d, int who)
     d.set("child " + std::to_string(who), who);
 }
 
+// Puts "k" in and pops it out again until `stop` is set.
+void toggle_key(dict_proxy<std::string, int> d, weft::shared_value<int> stop)
+{
+    while (stop.get() == 0)
+    {
+        d.set("k", 7);
+        (void)d.pop("k");
+    }
+}
+
 } // namespace
 
 // Every case must leave no descriptor, segment, /dev/shm name or zombie behind.
@@ -55,6 +65,43 @@ BOOST_AUTO_TEST_CASE(dict_semantics)
     BOOST_CHECK_THROW((void)d.pop("b"), std::out_of_range);
     d.clear();
     BOOST_TEST(d.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(get_with_a_fallback_is_one_request_a_concurrent_pop_cannot_split)
+{
+    weft::manager m;
+    auto d = m.dict<std::string, int>();
+    d.set("present", 1);
+    BOOST_TEST(d.get("present", -1) == 1);
+    BOOST_TEST(d.get("missing", -1) == -1);
+
+    // Two requests (contains, then get) would throw std::out_of_range whenever the pop lands
+    // between them.
+    weft::shared_value<int> stop(0);
+    weft::process popper({.start_method = start_method::fork}, toggle_key, d, stop);
+    popper.start();
+    int found = 0;
+    int fell_back = 0;
+    int failed = 0;
+    for (int i = 0; i < 3000; ++i)
+    {
+        try
+        {
+            const int got = d.get("k", -1);
+            BOOST_TEST((got == 7 || got == -1));
+            (got == 7 ? found : fell_back) += 1;
+        }
+        catch (const std::out_of_range&)
+        {
+            ++failed;
+        }
+    }
+    stop.set(1);
+    popper.join(patience);
+    BOOST_TEST(popper.exitcode().value_or(-99) == 0);
+    BOOST_TEST(failed == 0);
+    BOOST_TEST(found > 0); // the race was run both ways
+    BOOST_TEST(fell_back > 0);
 }
 
 BOOST_AUTO_TEST_CASE(list_value_and_namespace_semantics)
