@@ -69,6 +69,8 @@ class manager
     void shutdown() noexcept;
     /// The server's pid (0 after shutdown).
     [[nodiscard]] pid_t pid() const;
+    /// Where the server listens (Python's manager.address): an abstract Unix socket name.
+    [[nodiscard]] const socket_address& address() const noexcept { return m_endpoint.address; }
 
   private:
     std::uint64_t create(detail::manager_op op, std::string value);

@@ -1,15 +1,22 @@
 #include "executors/manager/detail/manager_server.hpp"
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <poll.h>
 #include <thread>
 #include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
 
-#include "executors/channels/listener.hpp"
+#include <sys/socket.h>
+
+#include "executors/channels/connection.hpp"
+#include "executors/channels/detail/socket_setup.hpp"
 #include "executors/processes/detail/wire.hpp"
 
 namespace weft::detail
@@ -243,11 +250,15 @@ class store
     std::uint64_t m_last = 0;
 };
 
-// Answers one connected process until it hangs up; a shutdown request ends the server.
-void serve(store& objects, connection<std::string> peer)
+// Authenticates one connected process, then answers it until it hangs up; a shutdown request
+// ends the server. On the connection's own thread: a client that connects and then says nothing
+// holds up only this thread, never the accepting loop.
+void serve(store& objects, uring::owned_fd fd, const std::string& authkey)
 {
     try
     {
+        connection<std::string> peer(std::move(fd), true, true);
+        peer.authenticate(true, authkey);
         for (;;)
         {
             const std::string bytes = peer.recv_bytes();
@@ -272,7 +283,8 @@ void serve(store& objects, connection<std::string> peer)
     }
     catch (...)
     {
-        // The process hung up (eof_error) or sent something unreadable: drop it.
+        // The process hung up (eof_error), did not hold the key, or sent something unreadable:
+        // drop it.
     }
 }
 
@@ -280,20 +292,36 @@ void serve(store& objects, connection<std::string> peer)
 
 void manager_server_main(manager_endpoint endpoint, connection<int> ready)
 {
-    listener<std::string> accepting(endpoint.address, endpoint.authkey);
+    const uring::owned_fd accepting = listen_on(endpoint.address, 16);
     ready.send(1);
     ready.close();
     auto* objects = new store; // lives until the process exits
     for (;;)
     {
+        uring::owned_fd fd(::accept4(accepting.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!fd.valid())
+        {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+            {
+                pollfd readable{accepting.get(), POLLIN, 0};
+                (void)::poll(&readable, 1, -1); // the socket is non-blocking
+            }
+            else if (errno != EINTR)
+            {
+                // A descriptor limit, say: keeps failing while the condition lasts, so do not
+                // spin on it.
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+            continue;
+        }
         try
         {
-            std::thread(serve, std::ref(*objects), accepting.accept()).detach();
+            std::thread(serve, std::ref(*objects), std::move(fd), endpoint.authkey).detach();
         }
         catch (const std::exception&)
         {
-            // A peer without the key, one that died during the handshake, a descriptor limit
-            // reached: that connection is refused, and the server goes on for the others.
+            // No thread to be had: that connection is refused (its descriptor went with the
+            // thread's arguments), and the server goes on for the others.
         }
     }
 }

@@ -12,12 +12,14 @@
 #include <system_error>
 
 #include "../processes/pool_test_support.hpp"
+#include "executors/channels/detail/socket_setup.hpp"
 
 using weft::dict_proxy;
 using weft::list_proxy;
 using weft::start_method;
 using weft::test::all_methods;
 using weft::test::patience;
+using namespace std::chrono_literals;
 
 namespace
 {
@@ -39,6 +41,11 @@ void toggle_key(dict_proxy<std::string, int> d, weft::shared_value<int> stop)
         d.set("k", 7);
         (void)d.pop("k");
     }
+}
+
+void set_from_child(dict_proxy<std::string, int> d)
+{
+    d.set("child", 1);
 }
 
 } // namespace
@@ -161,6 +168,26 @@ BOOST_AUTO_TEST_CASE(children_change_the_same_objects_under_every_start_method)
         BOOST_TEST(d.size() == 4u);
         BOOST_TEST(d.get("child 3") == 3);
     }
+}
+
+BOOST_AUTO_TEST_CASE(a_client_that_connects_and_says_nothing_does_not_hold_up_the_next)
+{
+    weft::manager m;
+    auto d = m.dict<std::string, int>();
+    // Connected, and never answering the server's challenge.
+    const weft::uring::owned_fd silent = weft::detail::connect_to(m.address());
+    // A new process makes a new connection, which must be authenticated and answered meanwhile.
+    weft::process child({.start_method = start_method::fork}, set_from_child, d);
+    child.start();
+    child.join(5s);
+    const bool answered = !child.is_alive();
+    if (!answered)
+    {
+        child.kill();
+        child.join(patience);
+    }
+    BOOST_TEST(answered);
+    BOOST_TEST(d.get("child", 0) == 1);
 }
 
 BOOST_AUTO_TEST_CASE(shutdown_reaps_the_server_and_proxies_fail_cleanly)
