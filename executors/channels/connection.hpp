@@ -28,7 +28,8 @@ namespace weft
 /// byte messages. Made by weft::pipe(); an end reaches another process by inheritance, as an
 /// argument of a process target or pool task, or through a queue or another connection.
 /// A message may hold shared memory (a shared_value, a lock, a queue, another connection): its
-/// descriptors travel with it.
+/// descriptors travel with it, which only a Unix-domain socket can carry (a pipe, a Unix
+/// listener/client); over TCP, sending one throws std::invalid_argument and sends nothing.
 ///
 /// recv() blocks until a message arrives and throws eof_error once the other end is closed in
 /// every process that had it (close your copy of the other end after handing it to a child, as
@@ -39,8 +40,9 @@ template <class T>
 class connection
 {
   public:
-    /// Sends `value`. Throws invalid_state_error on a closed or read-only end, std::system_error
-    /// (EPIPE) when the other end is closed.
+    /// Sends `value`. Throws invalid_state_error on a closed or read-only end,
+    /// std::invalid_argument when `value` holds shared memory and the connection is TCP,
+    /// std::system_error (EPIPE) when the other end is closed.
     void send(const T& value)
     {
         detail::attachments attached;

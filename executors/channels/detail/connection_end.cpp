@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <limits>
 #include <poll.h>
+#include <stdexcept>
 
+#include <sys/socket.h>
 #include <system_error>
 
 #include "runtime/errors.hpp"
@@ -63,8 +65,12 @@ bool wait_for(int fd, short events, std::optional<std::chrono::steady_clock::tim
 } // namespace
 
 connection_end::connection_end(uring::owned_fd fd, bool readable, bool writable)
-    : m_fd(std::move(fd)), m_readable(readable), m_writable(writable)
+    : m_fd(std::move(fd)), m_readable(readable), m_writable(writable), m_unix_domain(false)
 {
+    int domain = 0;
+    socklen_t length = sizeof domain;
+    m_unix_domain =
+        ::getsockopt(m_fd.get(), SOL_SOCKET, SO_DOMAIN, &domain, &length) == 0 && domain == AF_UNIX;
     // Blocking: a blocking receive waits inside recvmsg (one system call per message); the
     // coroutine forms pass MSG_DONTWAIT and wait with an io_uring poll instead.
     const int flags = ::fcntl(m_fd.get(), F_GETFL);
@@ -96,6 +102,17 @@ int connection_end::checked_fd(bool for_reading) const
     return m_fd.get();
 }
 
+void connection_end::check_can_carry(const attachments& attached) const
+{
+    if (!attached.empty() && !m_unix_domain)
+    {
+        // sendmsg would refuse it with a bare EINVAL.
+        throw std::invalid_argument(
+            "weft: connection: a message holding shared memory (or any other descriptor) can "
+            "travel only over a Unix-domain connection, not TCP");
+    }
+}
+
 int connection_end::fd() const
 {
     if (!m_fd.valid())
@@ -109,6 +126,7 @@ void connection_end::send(std::string_view body, const attachments& attached)
 {
     std::lock_guard held(m_send);
     const int fd = checked_fd(false);
+    check_can_carry(attached);
     frame_writer writer(body, attached);
     while (writer.step(fd) == io_progress::would_block)
     {
@@ -163,6 +181,7 @@ bool connection_end::poll(deadline until)
 task<void> connection_end::async_send(std::string body, attachments attached)
 {
     const int fd = checked_fd(false);
+    check_can_carry(attached);
     frame_writer writer(body, attached);
     while (writer.step(fd) == io_progress::would_block)
     {

@@ -24,7 +24,8 @@ class connection_end
     connection_end(uring::owned_fd fd, bool readable, bool writable);
 
     /// Sends one message, blocking while the socket is full. Throws invalid_state_error when
-    /// closed or read-only, std::system_error (EPIPE: the other end is closed).
+    /// closed or read-only, std::invalid_argument when the message holds shared memory and the
+    /// socket is not a Unix-domain one, std::system_error (EPIPE: the other end is closed).
     void send(std::string_view body, const attachments& attached);
     /// Receives one message into `into`; false when the other end is closed (end of file).
     /// Throws invalid_state_error when closed or write-only.
@@ -50,11 +51,15 @@ class connection_end
 
   private:
     int checked_fd(bool for_reading) const;
+    /// Throws std::invalid_argument when `attached` holds descriptors and the socket cannot
+    /// pass them (TCP): before anything is written, so the connection stays usable.
+    void check_can_carry(const attachments& attached) const;
 
     uring::owned_fd m_fd;
     receive_buffer m_buffer; // read and not yet handed out (guarded by m_receive)
     bool m_readable;
     bool m_writable;
+    bool m_unix_domain;    // only a Unix-domain socket passes descriptors (SCM_RIGHTS)
     bool m_broken = false; // a receive failed in the middle of a message (guarded by m_receive)
     std::mutex m_send;     // one message at a time each way
     std::mutex m_receive;

@@ -183,6 +183,51 @@ BOOST_AUTO_TEST_CASE(async_accept_and_async_client_run_the_handshake_through_the
     BOOST_TEST(loop.run(refused()) == 2);
 }
 
+BOOST_AUTO_TEST_CASE(shared_memory_over_tcp_is_refused_before_anything_is_written)
+{
+    using shared_int = weft::shared_value<int>;
+    weft::listener<shared_int> l(socket_address::parse("127.0.0.1", 0), "key");
+    std::string first;
+    std::jthread peer( // joined, after `c` closes, even when a check throws
+        [&]
+        {
+            try
+            {
+                connection<shared_int> c = weft::client<shared_int>(l.address(), "key");
+                first = c.recv_bytes();
+            }
+            catch (const std::exception& e)
+            {
+                first = e.what();
+            }
+        });
+    connection<shared_int> c = l.accept();
+    shared_int v(1);
+    const auto names_unix_domain = [](const std::invalid_argument& e) {
+        return std::string(e.what()).find("only over a Unix-domain connection") !=
+               std::string::npos;
+    };
+    BOOST_CHECK_EXCEPTION(c.send(v), std::invalid_argument, names_unix_domain);
+    weft::event_loop loop;
+    auto async_send = [&]() -> weft::task<bool>
+    {
+        try
+        {
+            co_await c.async_send(v);
+        }
+        catch (const std::invalid_argument& e)
+        {
+            co_return names_unix_domain(e);
+        }
+        co_return false;
+    };
+    BOOST_TEST(loop.run(async_send()));
+    // Nothing of either went out: the peer's first message is the next one.
+    c.send_bytes("still usable");
+    peer.join();
+    BOOST_TEST(first == "still usable");
+}
+
 BOOST_AUTO_TEST_CASE(connecting_where_nobody_listens_is_an_error)
 {
     BOOST_CHECK_THROW((void)weft::client<int>(socket_address::unix_path(fresh_socket_path()), "k"),
