@@ -51,7 +51,8 @@ class connection
     }
 
     /// Receives the next message. Throws eof_error when the other end is closed and nothing is
-    /// left, invalid_state_error on a closed or write-only end.
+    /// left, invalid_state_error on a closed or write-only end (also when close() is called on
+    /// this end, from any thread, while it waits).
     T recv()
     {
         detail::frame_reader reader;
@@ -84,7 +85,8 @@ class connection
         return m_end->poll(detail::state_deadline(detail::deadline::after(timeout)));
     }
 
-    /// send() for a coroutine. One sender at a time per end.
+    /// send() for a coroutine. It takes turns with every other send on this end, blocking or
+    /// not (one message at a time).
     [[nodiscard]] task<void> async_send(T value)
     {
         detail::attachments attached;
@@ -92,7 +94,8 @@ class connection
         const auto end = m_end;
         co_await end->async_send(std::move(body), std::move(attached));
     }
-    /// recv() for a coroutine. One receiver at a time per end.
+    /// recv() for a coroutine. It takes turns with every other receive on this end, blocking or
+    /// not.
     [[nodiscard]] task<T> async_recv()
     {
         const auto end = m_end;
@@ -104,7 +107,9 @@ class connection
         co_return detail::decode_queue_item<T>(reader.body(), std::move(reader.fds()));
     }
 
-    /// Closes this end in this process (every handle of it here).
+    /// Closes this end in this process (every handle of it here). Never waits: a send or
+    /// receive waiting on it in another thread or coroutine wakes and throws
+    /// invalid_state_error.
     void close() noexcept { m_end->close(); }
     [[nodiscard]] bool closed() const noexcept { return m_end->closed(); }
     [[nodiscard]] bool readable() const noexcept { return m_end->readable(); }

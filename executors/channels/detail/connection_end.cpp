@@ -1,16 +1,20 @@
 #include "executors/channels/detail/connection_end.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <exception>
-#include <fcntl.h>
 #include <limits>
 #include <poll.h>
+#include <pthread.h>
 #include <stdexcept>
+#include <unistd.h>
 
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <system_error>
 
 #include "runtime/errors.hpp"
+#include "runtime/sleep.hpp"
 #include "runtime/uring/poll_operation.hpp"
 
 namespace weft::detail
@@ -21,45 +25,41 @@ namespace
 // Python caps nothing either; the cap only stops a corrupt length from allocating the machine.
 constexpr std::uint64_t message_limit = std::uint64_t{1} << 40;
 
-// Waits for `events` on `fd` until `until`; false when it passed first.
-bool wait_for(int fd, short events, std::optional<std::chrono::steady_clock::time_point> until)
+// Bumped in every forked child: an eventfd inherited through fork is shared with the parent, so
+// a child makes its own before it waits on one (and never writes the parent's).
+std::atomic<unsigned> g_fork_generation{0};
+
+void count_fork() noexcept
 {
-    for (;;)
+    g_fork_generation.fetch_add(1, std::memory_order_relaxed);
+}
+
+const int g_atfork_registered = ::pthread_atfork(nullptr, nullptr, &count_fork);
+
+invalid_state_error closed_error()
+{
+    return invalid_state_error("weft: connection: handle is closed");
+}
+
+int milliseconds_until(std::optional<std::chrono::steady_clock::time_point> until)
+{
+    if (!until)
     {
-        int timeout_ms = -1;
-        if (until)
-        {
-            const auto left = *until - std::chrono::steady_clock::now();
-            if (left <= left.zero())
-            {
-                timeout_ms = 0;
-            }
-            else
-            {
-                timeout_ms = static_cast<int>(std::min<std::int64_t>(
-                    std::chrono::ceil<std::chrono::milliseconds>(left).count(),
-                    std::numeric_limits<int>::max()));
-            }
-        }
-        pollfd p{fd, events, 0};
-        const int n = ::poll(&p, 1, timeout_ms);
-        if (n < 0 && errno == EINTR)
-        {
-            continue;
-        }
-        if (n < 0)
-        {
-            throw std::system_error(errno, std::system_category(), "weft: connection: poll");
-        }
-        if (n > 0)
-        {
-            return true;
-        }
-        if (timeout_ms == 0)
-        {
-            return false;
-        }
+        return -1;
     }
+    const auto left = *until - std::chrono::steady_clock::now();
+    if (left <= left.zero())
+    {
+        return 0;
+    }
+    return static_cast<int>(
+        std::min<std::int64_t>(std::chrono::ceil<std::chrono::milliseconds>(left).count(),
+                               std::numeric_limits<int>::max()));
+}
+
+task<unsigned> poll_socket(int fd, unsigned events)
+{
+    co_return co_await uring::poll_operation(fd, events);
 }
 
 } // namespace
@@ -71,20 +71,141 @@ connection_end::connection_end(uring::owned_fd fd, bool readable, bool writable)
     socklen_t length = sizeof domain;
     m_unix_domain =
         ::getsockopt(m_fd.get(), SOL_SOCKET, SO_DOMAIN, &domain, &length) == 0 && domain == AF_UNIX;
-    // Blocking: a blocking receive waits inside recvmsg (one system call per message); the
-    // coroutine forms pass MSG_DONTWAIT and wait with an io_uring poll instead.
-    const int flags = ::fcntl(m_fd.get(), F_GETFL);
-    if (flags < 0 || ::fcntl(m_fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0)
+}
+
+bool connection_end::take(way w, deadline until)
+{
+    std::unique_lock held(m_state);
+    const auto free = [&] { return !busy(w) || m_closing.load(); };
+    if (!until)
     {
-        throw std::system_error(errno, std::system_category(), "weft: connection: fcntl");
+        m_freed.wait(held, free);
+    }
+    else if (!m_freed.wait_until(held, *until, free))
+    {
+        return false;
+    }
+    if (m_closing.load())
+    {
+        throw closed_error();
+    }
+    busy(w) = true;
+    return true;
+}
+
+task<void> connection_end::async_take(way w)
+{
+    for (;;)
+    {
+        {
+            std::lock_guard held(m_state);
+            if (m_closing.load())
+            {
+                throw closed_error();
+            }
+            if (!busy(w))
+            {
+                busy(w) = true;
+                co_return;
+            }
+        }
+        // Another thread or coroutine is sending (or receiving) on this end. A coroutine must
+        // not block its loop's thread on the condition variable: it looks again shortly.
+        co_await sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
+void connection_end::give_back(way w) noexcept
+{
+    {
+        std::lock_guard held(m_state);
+        busy(w) = false;
+        if (m_closing.load() && !m_sending && !m_receiving)
+        {
+            m_fd.reset(); // close() left it to the last call using it
+            m_wake.reset();
+        }
+    }
+    m_freed.notify_all();
+}
+
+int connection_end::wake_fd()
+{
+    std::lock_guard held(m_state);
+    // Checked under the lock close() writes under: either close() sees this eventfd, or this
+    // sees the end closed.
+    if (m_closing.load())
+    {
+        throw closed_error();
+    }
+    const unsigned generation = g_fork_generation.load(std::memory_order_relaxed);
+    if (!m_wake.valid() || m_wake_generation != generation)
+    {
+        m_wake = uring::owned_fd(::eventfd(0, EFD_CLOEXEC));
+        if (!m_wake.valid())
+        {
+            throw std::system_error(errno, std::system_category(), "weft: connection: eventfd");
+        }
+        m_wake_generation = generation;
+    }
+    return m_wake.get();
+}
+
+bool connection_end::wait(int fd, short events, deadline until)
+{
+    pollfd p[2] = {{fd, events, 0}, {wake_fd(), POLLIN, 0}};
+    for (;;)
+    {
+        const int timeout_ms = milliseconds_until(until);
+        const int n = ::poll(p, 2, timeout_ms);
+        if (n < 0 && errno == EINTR)
+        {
+            continue;
+        }
+        if (n < 0)
+        {
+            throw std::system_error(errno, std::system_category(), "weft: connection: poll");
+        }
+        if (m_closing.load())
+        {
+            throw closed_error();
+        }
+        if (p[0].revents != 0)
+        {
+            return true;
+        }
+        if (timeout_ms == 0)
+        {
+            return false;
+        }
+    }
+}
+
+task<void> connection_end::async_wait(int fd, unsigned events)
+{
+    try
+    {
+        // Under close()'s stop token as well as the awaiting task's own.
+        (void)co_await with_stop_token(m_close_signal.get_token(), poll_socket(fd, events));
+    }
+    catch (const operation_cancelled&)
+    {
+        if (!m_closing.load())
+        {
+            throw; // the awaiting task was stopped
+        }
+    }
+    if (m_closing.load())
+    {
+        throw closed_error();
     }
 }
 
 int connection_end::checked_fd(bool for_reading) const
 {
-    if (!m_fd.valid())
+    if (m_closing.load())
     {
-        throw invalid_state_error("weft: connection: handle is closed");
+        throw closed_error();
     }
     if (for_reading && m_broken)
     {
@@ -115,22 +236,24 @@ void connection_end::check_can_carry(const attachments& attached) const
 
 int connection_end::fd() const
 {
-    if (!m_fd.valid())
+    std::lock_guard held(m_state);
+    if (m_closing.load())
     {
-        throw invalid_state_error("weft: connection: handle is closed");
+        throw closed_error();
     }
     return m_fd.get();
 }
 
 void connection_end::send(std::string_view body, const attachments& attached)
 {
-    std::lock_guard held(m_send);
+    (void)take(way::send);
+    const held_way held(*this, way::send);
     const int fd = checked_fd(false);
     check_can_carry(attached);
     frame_writer writer(body, attached);
     while (writer.step(fd) == io_progress::would_block)
     {
-        (void)wait_for(fd, POLLOUT, std::nullopt);
+        (void)wait(fd, POLLOUT, std::nullopt);
     }
 }
 
@@ -141,7 +264,8 @@ bool connection_end::receive(frame_reader& into)
 
 bool connection_end::receive(frame_reader& into, std::uint64_t limit)
 {
-    std::lock_guard held(m_receive);
+    (void)take(way::receive);
+    const held_way held(*this, way::receive);
     const int fd = checked_fd(true);
     // A message cut short (a limit, lost descriptors) leaves the stream in the middle of it:
     // nothing after it can be read as a message any more.
@@ -157,16 +281,22 @@ bool connection_end::receive(frame_reader& into, std::uint64_t limit)
             }
         }
     } guard{m_broken};
+    if (m_buffer.available() == 0)
+    {
+        // Wait first: a receive that must wait then costs a poll and one recvmsg, not a
+        // recvmsg that finds nothing besides.
+        (void)wait(fd, POLLIN, std::nullopt);
+    }
     for (;;)
     {
-        switch (into.step(fd, limit, m_buffer, true))
+        switch (into.step(fd, limit, m_buffer))
         {
         case io_progress::done:
             return true;
         case io_progress::closed:
             return false;
         case io_progress::would_block:
-            (void)wait_for(fd, POLLIN, std::nullopt); // not reached with a blocking step
+            (void)wait(fd, POLLIN, std::nullopt);
             break;
         }
     }
@@ -174,18 +304,25 @@ bool connection_end::receive(frame_reader& into, std::uint64_t limit)
 
 bool connection_end::poll(deadline until)
 {
+    if (!take(way::receive, until))
+    {
+        return false; // another receive has the end until past the deadline
+    }
+    const held_way held(*this, way::receive);
     const int fd = checked_fd(true);
-    return m_buffer.available() > 0 || wait_for(fd, POLLIN, until);
+    return m_buffer.available() > 0 || wait(fd, POLLIN, until);
 }
 
 task<void> connection_end::async_send(std::string body, attachments attached)
 {
+    co_await async_take(way::send);
+    const held_way held(*this, way::send);
     const int fd = checked_fd(false);
     check_can_carry(attached);
     frame_writer writer(body, attached);
     while (writer.step(fd) == io_progress::would_block)
     {
-        (void)co_await uring::poll_operation(fd, POLLOUT);
+        co_await async_wait(fd, POLLOUT);
     }
 }
 
@@ -196,13 +333,15 @@ task<bool> connection_end::async_receive(frame_reader& into)
 
 task<bool> connection_end::async_receive(frame_reader& into, std::uint64_t limit)
 {
+    co_await async_take(way::receive);
+    const held_way held(*this, way::receive);
     const int fd = checked_fd(true);
     for (;;)
     {
         io_progress progress = io_progress::would_block;
         try
         {
-            progress = into.step(fd, limit, m_buffer, false);
+            progress = into.step(fd, limit, m_buffer);
         }
         catch (...)
         {
@@ -216,7 +355,7 @@ task<bool> connection_end::async_receive(frame_reader& into, std::uint64_t limit
         case io_progress::closed:
             co_return false;
         case io_progress::would_block:
-            (void)co_await uring::poll_operation(fd, POLLIN);
+            co_await async_wait(fd, POLLIN);
             break;
         }
     }
@@ -224,13 +363,33 @@ task<bool> connection_end::async_receive(frame_reader& into, std::uint64_t limit
 
 void connection_end::close() noexcept
 {
-    std::scoped_lock held(m_send, m_receive);
-    m_fd.reset();
+    {
+        std::lock_guard held(m_state);
+        if (m_closing.load())
+        {
+            return;
+        }
+        m_closing.store(true);
+        // Wakes a thread in wait(); an eventfd inherited through fork is the parent's.
+        if (m_wake.valid() &&
+            m_wake_generation == g_fork_generation.load(std::memory_order_relaxed))
+        {
+            const std::uint64_t one = 1;
+            (void)!::write(m_wake.get(), &one, sizeof one);
+        }
+        if (!m_sending && !m_receiving)
+        {
+            m_fd.reset();
+            m_wake.reset();
+        }
+    }
+    m_freed.notify_all();          // threads waiting for their turn
+    m_close_signal.request_stop(); // coroutines in an io_uring poll on the socket
 }
 
 bool connection_end::closed() const noexcept
 {
-    return !m_fd.valid();
+    return m_closing.load();
 }
 
 } // namespace weft::detail

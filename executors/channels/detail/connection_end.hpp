@@ -1,10 +1,13 @@
 #pragma once
 // One end of a pipe, shared by the handles of it in this process: the socket, which ways it
-// goes, and the locks that keep two threads' messages from interleaving.
+// goes, and the turns that keep two threads' (or coroutines') messages from interleaving.
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -20,15 +23,18 @@ class connection_end
   public:
     using deadline = std::optional<std::chrono::steady_clock::time_point>;
 
-    /// Takes `fd` (made blocking here: the coroutine forms ask per call not to block).
+    /// Takes `fd`, blocking or not: every call asks the socket not to block, and waits in poll(2)
+    /// (a thread, beside the eventfd close() writes) or an io_uring poll (a coroutine).
     connection_end(uring::owned_fd fd, bool readable, bool writable);
 
     /// Sends one message, blocking while the socket is full. Throws invalid_state_error when
-    /// closed or read-only, std::invalid_argument when the message holds shared memory and the
-    /// socket is not a Unix-domain one, std::system_error (EPIPE: the other end is closed).
+    /// closed (also by close() from another thread while it waits) or read-only,
+    /// std::invalid_argument when the message holds shared memory and the socket is not a
+    /// Unix-domain one, std::system_error (EPIPE: the other end is closed).
     void send(std::string_view body, const attachments& attached);
     /// Receives one message into `into`; false when the other end is closed (end of file).
-    /// Throws invalid_state_error when closed or write-only.
+    /// Throws invalid_state_error when closed (also by close() from another thread while it
+    /// waits) or write-only.
     bool receive(frame_reader& into);
     /// The same, refusing a message longer than `limit` bytes (std::runtime_error).
     bool receive(frame_reader& into, std::uint64_t limit);
@@ -37,11 +43,14 @@ class connection_end
     bool poll(deadline until);
 
     /// The same, suspending the coroutine instead of the thread (io_uring poll on the socket).
+    /// A blocking call and a coroutine on one end take turns as two threads do.
     task<void> async_send(std::string body, attachments attached);
     task<bool> async_receive(frame_reader& into);
     task<bool> async_receive(frame_reader& into, std::uint64_t limit);
 
-    /// Closes the socket: every handle of this end in this process is closed.
+    /// Closes the end: every handle of it in this process. A send or receive waiting in another
+    /// thread or coroutine wakes and throws invalid_state_error; the socket itself is closed
+    /// once the last of them has let go of it (never under a call that still uses its number).
     void close() noexcept;
     [[nodiscard]] bool closed() const noexcept;
     [[nodiscard]] bool readable() const noexcept { return m_readable; }
@@ -50,19 +59,61 @@ class connection_end
     [[nodiscard]] int fd() const;
 
   private:
+    enum class way
+    {
+        send,
+        receive,
+    };
+    /// Gives a way back when the call that took it ends.
+    class held_way
+    {
+      public:
+        held_way(connection_end& end, way w) noexcept : m_end(end), m_way(w) {}
+        held_way(const held_way&) = delete;
+        held_way& operator=(const held_way&) = delete;
+        ~held_way() { m_end.give_back(m_way); }
+
+      private:
+        connection_end& m_end;
+        way m_way;
+    };
+
+    /// One message at a time each way, whether a thread or a coroutine sends it: take() blocks
+    /// the thread, async_take() suspends the coroutine. Both throw invalid_state_error once the
+    /// end is closed; take() gives up when `until` passes first (false).
+    bool take(way w, deadline until = std::nullopt);
+    task<void> async_take(way w);
+    void give_back(way w) noexcept;
+    bool& busy(way w) noexcept { return w == way::send ? m_sending : m_receiving; }
+
+    /// Blocks until the socket reports `events` (true) or `until` passes (false). Throws
+    /// invalid_state_error when close() is called meanwhile.
+    bool wait(int fd, short events, deadline until);
+    /// The same for a coroutine, without a deadline.
+    task<void> async_wait(int fd, unsigned events);
+    /// The eventfd close() writes to wake a thread in wait(); made on first need.
+    int wake_fd();
+
     int checked_fd(bool for_reading) const;
     /// Throws std::invalid_argument when `attached` holds descriptors and the socket cannot
     /// pass them (TCP): before anything is written, so the connection stays usable.
     void check_can_carry(const attachments& attached) const;
 
-    uring::owned_fd m_fd;
-    receive_buffer m_buffer; // read and not yet handed out (guarded by m_receive)
+    uring::owned_fd m_fd;    // reset by whoever lets go of the end last after close()
+    receive_buffer m_buffer; // read and not yet handed out (guarded by the receive way)
     bool m_readable;
     bool m_writable;
     bool m_unix_domain;    // only a Unix-domain socket passes descriptors (SCM_RIGHTS)
-    bool m_broken = false; // a receive failed in the middle of a message (guarded by m_receive)
-    std::mutex m_send;     // one message at a time each way
-    std::mutex m_receive;
+    bool m_broken = false; // a receive failed in the middle of a message (the receive way)
+
+    mutable std::mutex m_state; // guards what follows
+    std::condition_variable m_freed;
+    bool m_sending = false;
+    bool m_receiving = false;
+    std::atomic<bool> m_closing{false};
+    std::stop_source m_close_signal; // stops a coroutine's io_uring poll from any thread
+    uring::owned_fd m_wake;
+    unsigned m_wake_generation = 0; // the fork generation that made m_wake
 };
 
 } // namespace weft::detail

@@ -1,10 +1,12 @@
 // pipe and connection: the seeds' ten messages from a child, end of file once the other end is
-// closed everywhere, one-way pipes, poll, large byte messages, shared memory in a message, and
-// the coroutine forms.
+// closed everywhere, one-way pipes, poll, large byte messages, shared memory in a message, the
+// coroutine forms, close() waking a receive in another thread, and a thread and a coroutine
+// taking turns on one end.
 #define BOOST_TEST_MODULE pipe
 #define BOOST_TEST_NO_MAIN
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <string>
 #include <thread>
 #include <weft/weft.hpp>
@@ -144,6 +146,178 @@ BOOST_AUTO_TEST_CASE(coroutines_send_and_receive_through_the_loop)
         co_return reply;
     };
     BOOST_TEST(loop.run(body()) == "there and back");
+}
+
+BOOST_AUTO_TEST_CASE(close_from_another_thread_wakes_a_blocked_receive)
+{
+    auto [a, b] = weft::pipe<int>();
+    std::promise<std::string> outcome;
+    std::thread receiver(
+        [&, a = a]() mutable
+        {
+            try
+            {
+                outcome.set_value("received " + std::to_string(a.recv()));
+            }
+            catch (const weft::invalid_state_error&)
+            {
+                outcome.set_value("closed");
+            }
+            catch (const weft::eof_error&)
+            {
+                outcome.set_value("closed");
+            }
+        });
+    std::this_thread::sleep_for(50ms); // the receiver is waiting by now
+    std::thread closer([&, a = a]() mutable { a.close(); });
+    std::future<std::string> got = outcome.get_future();
+    const bool woke = got.wait_for(5s) == std::future_status::ready; // promptly: within 5 s
+    if (!woke)
+    {
+        b.send(0); // lets a receiver that was not woken return, so that the test ends
+    }
+    receiver.join();
+    closer.join();
+    BOOST_TEST(woke);
+    BOOST_TEST(got.get() == "closed");
+    BOOST_TEST(a.closed());
+}
+
+BOOST_AUTO_TEST_CASE(close_from_another_thread_or_coroutine_wakes_a_coroutine_receive)
+{
+    auto [a, b] = weft::pipe<int>();
+    weft::event_loop loop;
+    std::thread closer(
+        [&, a = a]() mutable
+        {
+            std::this_thread::sleep_for(50ms);
+            a.close();
+        });
+    auto receive = [&]() -> weft::task<std::string>
+    {
+        try
+        {
+            const int got = co_await weft::with_timeout(5s, a.async_recv());
+            co_return "received " + std::to_string(got);
+        }
+        catch (const weft::invalid_state_error&)
+        {
+            co_return "closed";
+        }
+        catch (const weft::timeout_error&)
+        {
+            co_return "not woken";
+        }
+    };
+    BOOST_TEST(loop.run(receive()) == "closed");
+    closer.join();
+
+    // and a close() from another coroutine on the same loop
+    auto [c, d] = weft::pipe<int>();
+    auto receive_c = [&]() -> weft::task<std::string>
+    {
+        try
+        {
+            const int got = co_await weft::with_timeout(5s, c.async_recv());
+            co_return "received " + std::to_string(got);
+        }
+        catch (const weft::invalid_state_error&)
+        {
+            co_return "closed";
+        }
+        catch (const weft::timeout_error&)
+        {
+            co_return "not woken";
+        }
+    };
+    auto close_c = [&]() -> weft::task<void>
+    {
+        co_await weft::sleep_for(50ms);
+        c.close();
+    };
+    auto both = [&]() -> weft::task<std::string>
+    {
+        auto [got, closed] = co_await weft::when_all(receive_c(), close_c());
+        (void)closed;
+        co_return got;
+    };
+    BOOST_TEST(loop.run(both()) == "closed");
+}
+
+BOOST_AUTO_TEST_CASE(a_thread_and_a_coroutine_sending_on_one_end_take_turns)
+{
+    // Each message is larger than the socket's buffer, so a sender waits in the middle of it:
+    // without turns the other's bytes would land inside it.
+    constexpr int each = 16;
+    const std::string xs(1 << 20, 'x');
+    const std::string ys(1 << 20, 'y');
+    auto [a, b] = weft::pipe<std::string>();
+    int x = 0;
+    int y = 0;
+    int mixed = 0;
+    std::string receive_failure;
+    std::thread receiver(
+        [&, b = b]() mutable
+        {
+            try
+            {
+                for (;;)
+                {
+                    const std::string got = b.recv();
+                    (got == xs ? x : got == ys ? y : mixed) += 1;
+                }
+            }
+            catch (const weft::eof_error&)
+            {
+            }
+            catch (const std::exception& e)
+            {
+                receive_failure = e.what();
+                b.close(); // a garbled stream: the senders fail rather than wait forever
+            }
+        });
+    std::string blocking_failure;
+    std::thread blocking_sender(
+        [&, a = a]() mutable
+        {
+            try
+            {
+                for (int i = 0; i < each; ++i)
+                {
+                    a.send(xs);
+                }
+            }
+            catch (const std::exception& e)
+            {
+                blocking_failure = e.what();
+            }
+        });
+    weft::event_loop loop;
+    auto async_sender = [&]() -> weft::task<void>
+    {
+        for (int i = 0; i < each; ++i)
+        {
+            co_await a.async_send(ys);
+        }
+    };
+    std::string async_failure;
+    try
+    {
+        loop.run(weft::with_timeout(patience, async_sender()));
+    }
+    catch (const std::exception& e)
+    {
+        async_failure = e.what();
+    }
+    blocking_sender.join();
+    a.close(); // the receiver reads to the end of file
+    receiver.join();
+    BOOST_TEST(blocking_failure == "");
+    BOOST_TEST(async_failure == "");
+    BOOST_TEST(receive_failure == "");
+    BOOST_TEST(mixed == 0);
+    BOOST_TEST(x == each);
+    BOOST_TEST(y == each);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
