@@ -111,6 +111,7 @@ class connection_end
     bool m_sending = false;
     bool m_receiving = false;
     std::atomic<bool> m_closing{false};
+    std::atomic<bool> m_in_blocking_receive{false}; // a thread is (about to be) inside recvmsg
     std::stop_source m_close_signal; // stops a coroutine's io_uring poll from any thread
     uring::owned_fd m_wake;
     unsigned m_wake_generation = 0; // the fork generation that made m_wake

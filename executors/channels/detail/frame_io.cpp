@@ -83,7 +83,7 @@ io_progress frame_writer::step(int fd)
     return io_progress::done;
 }
 
-long receive_buffer::fill(int fd)
+long receive_buffer::fill(int fd, bool blocking)
 {
     if (m_begin == m_end)
     {
@@ -105,7 +105,7 @@ long receive_buffer::fill(int fd)
         msg.msg_iovlen = 1;
         msg.msg_control = control;
         msg.msg_controllen = sizeof control;
-        const ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        const ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | (blocking ? 0 : MSG_DONTWAIT));
         if (n < 0)
         {
             if (errno == EINTR)
@@ -171,7 +171,7 @@ std::vector<uring::owned_fd> receive_buffer::descriptors_at(std::uint64_t at)
     return found;
 }
 
-io_progress frame_reader::step(int fd, std::uint64_t limit, receive_buffer& buffer)
+io_progress frame_reader::step(int fd, std::uint64_t limit, receive_buffer& buffer, bool blocking)
 {
     while (!m_have_header)
     {
@@ -198,7 +198,7 @@ io_progress frame_reader::step(int fd, std::uint64_t limit, receive_buffer& buff
             m_body.resize(static_cast<std::size_t>(m_header.length));
             break;
         }
-        const long n = buffer.fill(fd);
+        const long n = buffer.fill(fd, blocking);
         if (n < 0)
         {
             return io_progress::would_block;
@@ -222,8 +222,8 @@ io_progress frame_reader::step(int fd, std::uint64_t limit, receive_buffer& buff
             return io_progress::done;
         }
         // A large body: straight into place, not through the buffer.
-        const ssize_t n =
-            ::recv(fd, m_body.data() + m_body_got, m_body.size() - m_body_got, MSG_DONTWAIT);
+        const ssize_t n = ::recv(fd, m_body.data() + m_body_got, m_body.size() - m_body_got,
+                                 blocking ? 0 : MSG_DONTWAIT);
         if (n < 0)
         {
             if (errno == EINTR)

@@ -55,9 +55,9 @@ class frame_writer
 class receive_buffer
 {
   public:
-    /// Reads what the socket has, without waiting. Returns the bytes read, 0 at end of file,
-    /// or io_progress::would_block as -1.
-    long fill(int fd);
+    /// Reads what the socket has (blocking = wait in the kernel for at least one byte).
+    /// Returns the bytes read, 0 at end of file, or io_progress::would_block as -1.
+    long fill(int fd, bool blocking);
 
     [[nodiscard]] std::size_t available() const noexcept { return m_end - m_begin; }
     [[nodiscard]] std::uint64_t position() const noexcept { return m_position; }
@@ -86,9 +86,10 @@ class frame_reader
 {
   public:
     /// Throws std::system_error, std::runtime_error for a message cut short by the other end's
-    /// close, or one longer than `limit` bytes. Never waits: would_block when the socket has
-    /// nothing yet.
-    io_progress step(int fd, std::uint64_t limit, receive_buffer& buffer);
+    /// close, or one longer than `limit` bytes. With `blocking`, waits in the kernel for data
+    /// (the socket must then be a blocking one) and never returns would_block; without, it
+    /// returns would_block when the socket has nothing yet.
+    io_progress step(int fd, std::uint64_t limit, receive_buffer& buffer, bool blocking);
 
     [[nodiscard]] std::string& body() noexcept { return m_body; }
     [[nodiscard]] std::vector<uring::owned_fd>& fds() noexcept { return m_fds; }
