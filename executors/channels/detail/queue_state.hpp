@@ -86,10 +86,14 @@ struct queue_state
   private:
     class held;
 
-    [[nodiscard]] std::byte* ring() noexcept;
+    [[nodiscard]] std::byte* ring() noexcept
+    {
+        return reinterpret_cast<std::byte*>(this) + sizeof(queue_state);
+    }
     [[nodiscard]] bool fits(std::uint64_t bytes) const noexcept;
-    void copy_in(std::uint64_t at, const void* from, std::uint64_t n) noexcept;
-    void copy_out(std::uint64_t at, void* to, std::uint64_t n) noexcept;
+    /// Copy n bytes to or from ring offset `offset`, wrapping; return the offset after them.
+    std::uint64_t copy_in(std::uint64_t offset, const void* from, std::uint64_t n) noexcept;
+    std::uint64_t copy_out(std::uint64_t offset, void* to, std::uint64_t n) noexcept;
     void wake_getter() noexcept;
     void wake_putter() noexcept;
 
