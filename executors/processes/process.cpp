@@ -61,7 +61,7 @@ int threads_in_this_process()
 }
 
 // Python 3.12 warns too: the seeds' held-lock hang is a fork from a threaded process. weft's
-// own launcher thread (launch.cpp) holds nothing while it waits and does not count.
+// own launcher thread (launcher_thread.cpp) holds nothing while it waits and does not count.
 void warn_if_threaded_fork()
 {
     static std::atomic<bool> warned{false};

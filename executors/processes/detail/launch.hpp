@@ -1,5 +1,8 @@
 #pragma once
 // Creating child processes: the three start methods, and what a child does with a payload.
+// Implemented by spawn_self.cpp (spawn), forkserver_client.cpp and forkserver.cpp (forkserver),
+// fork_and_run.cpp (fork), launcher_thread.cpp, child_main.cpp (the child's side) and
+// ../main_guard.cpp.
 
 #include <functional>
 #include <span>
@@ -47,7 +50,7 @@ inline constexpr std::size_t max_extra_fds = 250;
                                         bool daemon);
 
 /// Ways a fork server may find glibc's cached thread id, which its children's TID must be
-/// written to (see launch.cpp, glibc_thread_identity).
+/// written to (see raw_clone.hpp, glibc_thread_identity).
 enum class tid_field_lookup
 {
     any,           // PR_GET_TID_ADDRESS, else glibc's description of its thread block
@@ -65,6 +68,9 @@ void set_forkserver_tid_lookup_for_testing(tid_field_lookup how);
 
 /// Whether main_guard() ran in this process (spawn and forkserver need it).
 [[nodiscard]] bool main_guard_called() noexcept;
+
+/// The argv main_guard() recorded: what spawn runs this program again with.
+[[nodiscard]] const std::vector<std::string>& main_guard_argv() noexcept;
 
 /// True in a child weft started as a daemon process: it may not start children.
 [[nodiscard]] bool in_daemon_process() noexcept;

@@ -1,0 +1,66 @@
+// start_method::fork: the child runs its target from its copy of this process's memory.
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <signal.h>
+#include <string>
+#include <unistd.h>
+
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <system_error>
+
+#include "executors/processes/detail/child_main.hpp"
+#include "executors/processes/detail/launch.hpp"
+#include "executors/processes/detail/launcher_thread.hpp"
+#include "runtime/uring/owned_fd.hpp"
+
+namespace weft::detail
+{
+
+child_handle fork_and_run(const std::function<void()>& body, const std::string& name, bool daemon)
+{
+    return on_long_lived_thread(
+        [&]
+        {
+            const pid_t parent = ::getpid();
+            // Output buffered before the fork would otherwise be written twice (Python flushes
+            // here too).
+            std::fflush(nullptr);
+            const pid_t pid = ::fork();
+            if (pid < 0)
+            {
+                throw std::system_error(errno, std::system_category(), "weft: fork");
+            }
+            if (pid == 0)
+            {
+                die_with_parent(parent);
+                take_process_identity(name, daemon);
+                int status = 0;
+                try
+                {
+                    body();
+                }
+                catch (...)
+                {
+                    report_exception(name);
+                    status = 1;
+                }
+                // The parent's atexit handlers and static destructors are the parent's.
+                std::fflush(nullptr);
+                std::_Exit(status);
+            }
+            const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+            if (pidfd < 0)
+            {
+                const int error = errno;
+                ::kill(pid, SIGKILL);
+                ::waitpid(pid, nullptr, 0);
+                throw std::system_error(error, std::system_category(), "weft: pidfd_open");
+            }
+            return child_handle{pid, uring::owned_fd(pidfd)};
+        });
+}
+
+} // namespace weft::detail

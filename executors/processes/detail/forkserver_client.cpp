@@ -1,0 +1,208 @@
+// forkserver_payload(): the program's side of the fork server (forkserver.hpp).
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <unistd.h>
+#include <utility>
+
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <system_error>
+
+#include "executors/processes/detail/child_environment.hpp"
+#include "executors/processes/detail/forkserver.hpp"
+#include "executors/processes/detail/launch.hpp"
+#include "executors/processes/detail/launcher_thread.hpp"
+#include "executors/processes/detail/payload.hpp"
+#include "executors/processes/detail/spawn_self.hpp"
+#include "runtime/uring/owned_fd.hpp"
+
+namespace weft::detail
+{
+namespace
+{
+
+class forkserver_client;
+
+std::mutex g_instance_mutex; // guards g_forkserver
+forkserver_client* g_forkserver = nullptr;
+
+// The program's side of the fork server (forkserver.hpp): starts the server on first use,
+// sends it one request per child, and stops it at exit.
+class forkserver_client
+{
+  public:
+    static forkserver_client& instance()
+    {
+        std::lock_guard lock(g_instance_mutex);
+        if (g_forkserver == nullptr)
+        {
+            g_forkserver = new forkserver_client();
+            std::atexit([] { g_forkserver->stop(); });
+        }
+        return *g_forkserver;
+    }
+
+    // A forked child must not talk to its parent's server (the server's children would be the
+    // parent's) nor keep the server's socket open (the server would outlive the parent's
+    // close): drop both, without the mutex, which may have been held at the fork.
+    static void forget_after_fork() noexcept
+    {
+        // The instance mutex may have been held by another thread at the fork: a fresh one.
+        new (&g_instance_mutex) std::mutex();
+        if (g_forkserver != nullptr)
+        {
+            g_forkserver->m_socket.reset();
+            g_forkserver->m_server.pidfd.reset(); // not this process's child: nothing to reap
+            g_forkserver = nullptr;               // leaked: its mutex belongs to the parent
+        }
+    }
+
+    child_handle launch(const std::string& payload, std::span<const int> extra_fds)
+    {
+        if (extra_fds.size() > max_extra_fds)
+        {
+            throw std::invalid_argument("weft: too many descriptors for a child");
+        }
+        uring::owned_fd memfd = payload_memfd(payload);
+        std::lock_guard lock(m_mutex);
+        // A server that died (killed by someone) is replaced once.
+        for (int attempt = 0;; ++attempt)
+        {
+            if (!m_socket.valid())
+            {
+                start();
+            }
+            std::int64_t reply = 0;
+            if (request(memfd.get(), extra_fds, reply))
+            {
+                if (reply == no_tid_field_reply)
+                {
+                    throw std::system_error(
+                        EOPNOTSUPP, std::system_category(),
+                        "weft: start_method::forkserver cannot work here: the fork server cannot "
+                        "find glibc's cached thread id to give its children their own (no "
+                        "PR_GET_TID_ADDRESS, which needs a kernel with CONFIG_CHECKPOINT_RESTORE, "
+                        "and no _thread_db_pthread_tid in glibc), so their locks would name the "
+                        "server's thread; use start_method::spawn or start_method::fork");
+                }
+                if (reply < 0)
+                {
+                    throw std::system_error(static_cast<int>(-reply), std::system_category(),
+                                            "weft: the fork server could not fork");
+                }
+                const auto pid = static_cast<pid_t>(reply);
+                const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+                if (pidfd < 0)
+                {
+                    throw std::system_error(errno, std::system_category(), "weft: pidfd_open");
+                }
+                return child_handle{pid, uring::owned_fd(pidfd)};
+            }
+            stop();
+            if (attempt == 1)
+            {
+                throw std::system_error(EPIPE, std::system_category(),
+                                        "weft: the fork server is gone");
+            }
+        }
+    }
+
+  private:
+    void start()
+    {
+        int ends[2];
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends) != 0)
+        {
+            throw std::system_error(errno, std::system_category(), "weft: socketpair");
+        }
+        uring::owned_fd ours(ends[0]);
+        uring::owned_fd theirs(ends[1]);
+        m_server = on_long_lived_thread(
+            [&]
+            {
+                return spawn_self(std::string(forkserver_env) + "=" + std::to_string(theirs.get()),
+                                  theirs.get());
+            });
+        m_socket = std::move(ours);
+    }
+
+    bool request(int memfd, std::span<const int> extra_fds, std::int64_t& reply)
+    {
+        std::uint32_t magic = payload_header::magic_value;
+        iovec io{&magic, sizeof magic};
+        constexpr std::size_t most = 1 + max_extra_fds;
+        alignas(cmsghdr) char control[CMSG_SPACE(most * sizeof(int))] = {};
+        const std::size_t count = 1 + extra_fds.size();
+        msghdr message{};
+        message.msg_iov = &io;
+        message.msg_iovlen = 1;
+        message.msg_control = control;
+        message.msg_controllen = CMSG_SPACE(count * sizeof(int));
+        cmsghdr* c = CMSG_FIRSTHDR(&message);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(count * sizeof(int));
+        std::memcpy(CMSG_DATA(c), &memfd, sizeof memfd);
+        for (std::size_t i = 0; i < extra_fds.size(); ++i)
+        {
+            std::memcpy(CMSG_DATA(c) + (i + 1) * sizeof(int), &extra_fds[i], sizeof(int));
+        }
+        ssize_t n = 0;
+        do
+        {
+            n = ::sendmsg(m_socket.get(), &message, MSG_NOSIGNAL);
+        } while (n < 0 && errno == EINTR);
+        if (n != sizeof magic)
+        {
+            return false;
+        }
+        do
+        {
+            n = ::recv(m_socket.get(), &reply, sizeof reply, 0);
+        } while (n < 0 && errno == EINTR);
+        return n == sizeof reply;
+    }
+
+    void stop() noexcept
+    {
+        m_socket.reset(); // the server sees end-of-file and exits
+        if (m_server.pidfd.valid())
+        {
+            pollfd exited{m_server.pidfd.get(), POLLIN, 0};
+            if (::poll(&exited, 1, 2000) == 0)
+            {
+                ::syscall(SYS_pidfd_send_signal, m_server.pidfd.get(), SIGKILL, nullptr, 0);
+            }
+            reap_now(m_server.pidfd.get());
+            m_server.pidfd.reset();
+        }
+    }
+
+    std::mutex m_mutex;
+    uring::owned_fd m_socket;
+    child_handle m_server;
+};
+
+// Any fork, weft's or the program's own, runs this in the child.
+const int g_atfork_registered =
+    ::pthread_atfork(nullptr, nullptr, &forkserver_client::forget_after_fork);
+
+} // namespace
+
+child_handle forkserver_payload(const std::string& payload, std::span<const int> extra_fds)
+{
+    return forkserver_client::instance().launch(payload, extra_fds);
+}
+
+} // namespace weft::detail
