@@ -1,31 +1,32 @@
 #define BOOST_TEST_MODULE thread_pool_executor
-// CPython's ExecutorTest, ThreadPoolExecutorTest, ExecutorShutdownTest and the initializer tests,
-// for thread_pool_executor; plus lazy map over an endless input and co_await of a submit.
+// CPython's ExecutorTest and ThreadPoolExecutorTest (submit, the worker threads), and the
+// initializer tests, for thread_pool_executor; plus co_await of a submit and the release of a
+// call once it ran. map and shutdown: thread_pool_executor_map_test.cpp and
+// thread_pool_executor_shutdown_test.cpp.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
-#include <latch>
 #include <memory>
 #include <mutex>
-#include <numeric>
 #include <pthread.h>
-#include <ranges>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 #include <weft/weft.hpp>
 
 #include <boost/test/unit_test.hpp>
 
+#include "support/gate.hpp"
 #include "support/run_task.hpp"
 
 using namespace std::chrono_literals;
 using weft::future;
 using weft::thread_pool_executor;
+using weft::testing::gate;
 
 namespace
 {
@@ -41,21 +42,6 @@ std::string os_thread_name()
     ::pthread_getname_np(::pthread_self(), name, sizeof name);
     return name;
 }
-
-// Blocks every task on it until release(); bounded so that a failing test cannot hang.
-struct gate
-{
-    std::latch open{1};
-    void release() { open.count_down(); }
-    void pass() const
-    {
-        auto until = std::chrono::steady_clock::now() + 10s;
-        while (!open.try_wait() && std::chrono::steady_clock::now() < until)
-        {
-            std::this_thread::sleep_for(1ms);
-        }
-    }
-};
 
 } // namespace
 
@@ -83,162 +69,6 @@ BOOST_AUTO_TEST_CASE(an_exception_in_the_call_comes_back_from_result)
     auto f = pool.submit([]() -> int { throw std::out_of_range("index 3"); });
     BOOST_CHECK_THROW(f.result(10s), std::out_of_range);
     BOOST_TEST(static_cast<bool>(f.exception()));
-}
-
-BOOST_AUTO_TEST_CASE(map_yields_results_in_input_order)
-{
-    thread_pool_executor pool({.max_workers = 4});
-    std::vector<int> in(100);
-    std::iota(in.begin(), in.end(), 0);
-    std::vector<int> out;
-    for (int v : pool.map(square, in))
-    {
-        out.push_back(v);
-    }
-    BOOST_REQUIRE(out.size() == in.size());
-    for (int i = 0; i < 100; ++i)
-    {
-        BOOST_TEST(out[static_cast<std::size_t>(i)] == i * i);
-    }
-}
-
-BOOST_AUTO_TEST_CASE(map_over_two_inputs_stops_at_the_shorter)
-{
-    thread_pool_executor pool;
-    std::vector<int> a{1, 2, 3, 4};
-    std::vector<int> b{10, 20};
-    std::vector<int> out;
-    for (int v : pool.map([](int x, int y) { return x + y; }, a, b))
-    {
-        out.push_back(v);
-    }
-    BOOST_TEST((out == std::vector<int>{11, 22}));
-}
-
-BOOST_AUTO_TEST_CASE(map_raises_a_call_exception_at_its_position_and_ends)
-{
-    thread_pool_executor pool;
-    std::vector<int> in{1, 2, 0, 4};
-    std::vector<int> out;
-    auto results = pool.map(
-        [](int x)
-        {
-            if (x == 0)
-            {
-                throw std::domain_error("zero");
-            }
-            return 10 / x;
-        },
-        in);
-    auto it = results.begin();
-    out.push_back(*it);
-    ++it;
-    out.push_back(*it);
-    BOOST_CHECK_THROW(++it, std::domain_error);
-    BOOST_TEST((out == std::vector<int>{10, 5}));
-    BOOST_TEST((it == results.end()));
-}
-
-BOOST_AUTO_TEST_CASE(map_timeout_counts_from_the_call_and_raises_when_advancing)
-{
-    thread_pool_executor pool({.max_workers = 2});
-    gate g;
-    std::vector<int> in{0, 1, 2};
-    auto start = std::chrono::steady_clock::now();
-    auto results = pool.map(
-        [&g](int x)
-        {
-            if (x > 0)
-            {
-                g.pass();
-            }
-            return x;
-        },
-        in, {.timeout = 100ms});
-    std::vector<int> out;
-    try
-    {
-        for (int v : results)
-        {
-            out.push_back(v);
-        }
-        BOOST_FAIL("no timeout");
-    }
-    catch (const weft::timeout_error&)
-    {
-    }
-    g.release();
-    BOOST_TEST((std::chrono::steady_clock::now() - start >= 100ms));
-    BOOST_TEST((out == std::vector<int>{0}));
-}
-
-BOOST_AUTO_TEST_CASE(map_submits_its_first_calls_before_iteration)
-{
-    thread_pool_executor pool;
-    std::atomic<int> calls{0};
-    std::vector<int> in{1, 2};
-    auto results = pool.map([&](int x) { return calls += x; }, in);
-    auto until = std::chrono::steady_clock::now() + 10s;
-    while (calls.load() != 3 && std::chrono::steady_clock::now() < until)
-    {
-        std::this_thread::sleep_for(1ms);
-    }
-    BOOST_TEST(calls.load() == 3);
-}
-
-BOOST_AUTO_TEST_CASE(map_pulls_an_endless_input_only_a_window_ahead)
-{
-    thread_pool_executor pool({.max_workers = 2});
-    std::atomic<int> pulled{0};
-    auto endless = std::views::iota(0) | std::views::transform(
-                                             [&](int i)
-                                             {
-                                                 ++pulled;
-                                                 return i;
-                                             });
-    int taken = 0;
-    for (int v : pool.map(square, endless, {.window = 8}))
-    {
-        BOOST_TEST(v == taken * taken);
-        if (++taken == 100)
-        {
-            break;
-        }
-    }
-    BOOST_TEST(pulled.load() <= 100 + 8);
-}
-
-BOOST_AUTO_TEST_CASE(destroying_a_map_early_cancels_the_calls_not_started)
-{
-    thread_pool_executor pool({.max_workers = 1});
-    gate g;
-    std::atomic<int> ran{0};
-    std::vector<int> in(10, 0);
-    {
-        auto results = pool.map(
-            [&](int)
-            {
-                ++ran;
-                g.pass();
-                return 0;
-            },
-            in, {.window = 10});
-        auto until = std::chrono::steady_clock::now() + 10s;
-        while (ran.load() == 0 && std::chrono::steady_clock::now() < until)
-        {
-            std::this_thread::sleep_for(1ms);
-        }
-    } // closes the range: the nine queued calls are cancelled
-    g.release();
-    pool.shutdown();
-    BOOST_TEST(ran.load() == 1);
-}
-
-BOOST_AUTO_TEST_CASE(chunksize_below_one_is_an_invalid_argument)
-{
-    thread_pool_executor pool;
-    std::vector<int> in{1};
-    BOOST_CHECK_THROW((void)pool.map(square, in, {.chunksize = 0}), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(max_workers_zero_or_negative_is_an_invalid_argument)
@@ -311,97 +141,6 @@ BOOST_AUTO_TEST_CASE(threads_are_named_after_the_prefix)
     BOOST_TEST(pool.submit(os_thread_name).result(10s) == "number_cruncher"); // 15 bytes
     thread_pool_executor unnamed;
     BOOST_TEST(unnamed.submit(os_thread_name).result(10s).rfind("ThreadPoolExec", 0) == 0U);
-}
-
-BOOST_AUTO_TEST_CASE(submit_after_shutdown_is_an_invalid_state_error)
-{
-    thread_pool_executor pool;
-    pool.shutdown();
-    BOOST_CHECK_THROW(pool.submit(square, 1), weft::invalid_state_error);
-    pool.shutdown(); // idempotent
-}
-
-BOOST_AUTO_TEST_CASE(shutdown_waits_for_queued_work_to_finish)
-{
-    std::atomic<int> done{0};
-    std::vector<future<void>> fs;
-    {
-        thread_pool_executor pool({.max_workers = 2});
-        for (int i = 0; i < 20; ++i)
-        {
-            fs.push_back(pool.submit(
-                [&]
-                {
-                    std::this_thread::sleep_for(1ms);
-                    ++done;
-                }));
-        }
-    } // destructor = shutdown(wait = true)
-    BOOST_TEST(done.load() == 20);
-    for (auto& f : fs)
-    {
-        BOOST_TEST(f.done());
-    }
-}
-
-BOOST_AUTO_TEST_CASE(shutdown_with_cancel_futures_cancels_what_has_not_started)
-{
-    thread_pool_executor pool({.max_workers = 1});
-    gate g;
-    std::latch started(1);
-    auto running = pool.submit(
-        [&]
-        {
-            started.count_down();
-            g.pass();
-        });
-    std::vector<future<int>> queued;
-    for (int i = 0; i < 5; ++i)
-    {
-        queued.push_back(pool.submit(square, i));
-    }
-    started.wait();
-    std::jthread opener(
-        [&]
-        {
-            std::this_thread::sleep_for(20ms);
-            g.release();
-        });
-    pool.shutdown(true, true);
-    BOOST_TEST(running.done());
-    BOOST_TEST(!running.cancelled());
-    for (auto& f : queued)
-    {
-        BOOST_TEST(f.cancelled());
-    }
-}
-
-BOOST_AUTO_TEST_CASE(shutdown_without_wait_returns_at_once_and_work_still_finishes)
-{
-    gate g;
-    future<int> f;
-    auto start = std::chrono::steady_clock::now();
-    {
-        thread_pool_executor pool({.max_workers = 1});
-        f = pool.submit(
-            [&]
-            {
-                g.pass();
-                return 5;
-            });
-        pool.shutdown(false);
-        BOOST_TEST((std::chrono::steady_clock::now() - start < 1s));
-        BOOST_TEST(!f.done());
-        g.release();
-    }
-    BOOST_TEST(f.result(0s) == 5);
-}
-
-BOOST_AUTO_TEST_CASE(shutdown_with_wait_from_a_pool_thread_is_refused)
-{
-    thread_pool_executor pool;
-    auto f = pool.submit([&] { pool.shutdown(true); });
-    BOOST_CHECK_THROW(f.result(10s), weft::invalid_state_error);
 }
 
 BOOST_AUTO_TEST_CASE(the_initializer_runs_on_every_new_thread_first)
@@ -553,71 +292,4 @@ BOOST_AUTO_TEST_CASE(a_cancelled_call_releases_its_arguments_without_running)
     blocker.result(10s);
     pool.shutdown();
     BOOST_TEST(watch.expired());
-}
-
-BOOST_AUTO_TEST_CASE(map_timeout_cancels_the_call_it_was_waiting_for)
-{
-    // CPython's test_executor_map_current_future_cancel: with one worker busy, the awaited
-    // call has not started when the timeout strikes, and must never start.
-    thread_pool_executor pool({.max_workers = 1});
-    gate g;
-    std::atomic<bool> second_ran{false};
-    std::vector<int> in{1, 2};
-    try
-    {
-        auto results = pool.map(
-            [&](int x)
-            {
-                if (x == 1)
-                {
-                    g.pass();
-                }
-                else
-                {
-                    second_ran = true;
-                }
-                return x;
-            },
-            in, {.timeout = 50ms});
-        auto it = results.begin(); // waits for the first: times out
-        (void)it;
-        BOOST_FAIL("no timeout");
-    }
-    catch (const weft::timeout_error&)
-    {
-    }
-    g.release();
-    pool.shutdown();
-    BOOST_TEST(!second_ran.load());
-}
-
-BOOST_AUTO_TEST_CASE(map_on_a_shut_down_pool_fails_at_the_call)
-{
-    thread_pool_executor pool;
-    pool.shutdown();
-    std::vector<int> in{1, 2};
-    BOOST_CHECK_THROW((void)pool.map(square, in), weft::invalid_state_error);
-}
-
-BOOST_AUTO_TEST_CASE(map_yields_what_was_submitted_before_a_shutdown_then_the_error)
-{
-    thread_pool_executor pool({.max_workers = 1});
-    std::vector<int> in{1, 2, 3, 4, 5, 6};
-    auto results = pool.map(square, in, {.window = 2});
-    std::vector<int> out;
-    auto it = results.begin();
-    out.push_back(*it);
-    pool.shutdown(false);
-    try
-    {
-        for (++it; it != results.end(); ++it)
-        {
-            out.push_back(*it);
-        }
-        BOOST_FAIL("no error after the shutdown");
-    }
-    catch (const weft::invalid_state_error&)
-    {
-    }
-    BOOST_TEST((out == std::vector<int>{1, 4}));
 }
