@@ -80,6 +80,14 @@ connection_end::connection_end(uring::owned_fd fd, bool readable, bool writable)
     {
         throw std::system_error(errno, std::system_category(), "weft: connection: fcntl");
     }
+    // A blocked recvmsg returns every receive_check to see whether close() was called from
+    // another thread: nothing else can reach into it without touching the socket itself, which
+    // other processes may share (shutdown would end it for them too).
+    const timeval check{0, static_cast<suseconds_t>(receive_check.count())};
+    if (::setsockopt(m_fd.get(), SOL_SOCKET, SO_RCVTIMEO, &check, sizeof check) != 0)
+    {
+        throw std::system_error(errno, std::system_category(), "weft: connection: SO_RCVTIMEO");
+    }
 }
 
 bool connection_end::take(way w, deadline until)
@@ -290,34 +298,37 @@ bool connection_end::receive(frame_reader& into, std::uint64_t limit)
             }
         }
     } guard{m_broken};
-    // Waits inside recvmsg. close() from another thread sees the flag and shuts the socket's
-    // reading side, which wakes recvmsg with end of file (seq_cst on both flags: either this
-    // thread sees m_closing, or close() sees this one in recvmsg).
-    struct in_blocking_receive
+    // Waits inside recvmsg, which gives up every receive_check (the socket's receive timeout)
+    // so that a close() from another thread is seen.
+    for (;;)
     {
-        std::atomic<bool>& flag;
-        explicit in_blocking_receive(std::atomic<bool>& f) : flag(f) { flag.store(true); }
-        ~in_blocking_receive() { flag.store(false); }
-    } inside{m_in_blocking_receive};
-    (void)checked_fd(true);
-    io_progress progress = io_progress::would_block;
-    try
-    {
-        progress = into.step(fd, limit, m_buffer, true);
-    }
-    catch (...)
-    {
+        io_progress progress = io_progress::would_block;
+        try
+        {
+            progress = into.step(fd, limit, m_buffer, true);
+        }
+        catch (...)
+        {
+            if (m_closing.load())
+            {
+                throw closed_error();
+            }
+            throw;
+        }
         if (m_closing.load())
         {
             throw closed_error();
         }
-        throw;
+        switch (progress)
+        {
+        case io_progress::done:
+            return true;
+        case io_progress::closed:
+            return false;
+        case io_progress::would_block:
+            break; // the receive timeout (or O_NONBLOCK set by another holder): again
+        }
     }
-    if (m_closing.load())
-    {
-        throw closed_error();
-    }
-    return progress == io_progress::done;
 }
 
 bool connection_end::poll(deadline until)
@@ -394,12 +405,6 @@ void connection_end::close() noexcept
         {
             const std::uint64_t one = 1;
             (void)!::write(m_wake.get(), &one, sizeof one);
-        }
-        if (m_in_blocking_receive.load())
-        {
-            // The only way to wake a thread inside recvmsg. Any other process that shares this
-            // end (a forked child) sees it closed for reading too.
-            (void)::shutdown(m_fd.get(), SHUT_RD);
         }
         if (!m_sending && !m_receiving)
         {

@@ -21,6 +21,10 @@ namespace weft::detail
 class connection_end
 {
   public:
+    /// How often a blocked receive looks whether close() was called from another thread (the
+    /// socket's SO_RCVTIMEO): the longest close() leaves such a thread waiting.
+    static constexpr std::chrono::microseconds receive_check{50'000};
+
     using deadline = std::optional<std::chrono::steady_clock::time_point>;
 
     /// Takes `fd`, blocking or not: every call asks the socket not to block, and waits in poll(2)
@@ -111,7 +115,6 @@ class connection_end
     bool m_sending = false;
     bool m_receiving = false;
     std::atomic<bool> m_closing{false};
-    std::atomic<bool> m_in_blocking_receive{false}; // a thread is (about to be) inside recvmsg
     std::stop_source m_close_signal; // stops a coroutine's io_uring poll from any thread
     uring::owned_fd m_wake;
     unsigned m_wake_generation = 0; // the fork generation that made m_wake

@@ -77,15 +77,19 @@ queue_state::queue_state(std::uint64_t ring_bytes, std::uint64_t maxsize)
 // than put); a get stores its position, then its count (a put then never sees room that is
 // not there yet). Either way the count goes with the position: if the position was stored,
 // so must the count be.
-void queue_state::recover(const journal& pending, const std::atomic<std::uint64_t>& position,
+bool queue_state::recover(journal& pending, const std::atomic<std::uint64_t>& position,
                           std::atomic<std::uint64_t>& count) noexcept
 {
-    if (pending.position == 0)
+    const std::uint64_t at = pending.position.load(std::memory_order_acquire);
+    if (at == 0)
     {
-        return;
+        return false;
     }
-    const bool published = position.load(std::memory_order_relaxed) == pending.position;
-    count.store(published ? pending.count : pending.count - 1, std::memory_order_release);
+    const std::uint64_t counted = pending.count.load(std::memory_order_relaxed);
+    const bool published = position.load(std::memory_order_relaxed) == at;
+    count.store(published ? counted : counted - 1, std::memory_order_release);
+    pending.clear();
+    return true;
 }
 
 // `offset` is a place in the ring (below its capacity), taken modulo the capacity once per
@@ -148,10 +152,11 @@ bool queue_state::try_put(std::string_view message, std::uint32_t& seen, queue_f
     }
     {
         held lock(m_put_mutex);
-        if (lock.owner_died())
+        if (lock.owner_died() && recover(m_put_journal, m_tail, m_puts))
         {
-            recover(m_put_journal, m_tail, m_puts);
-            m_put_journal.position = 0;
+            // The dead putter's count may have been one item too many: joiners look again.
+            m_done_seq.fetch_add(1, std::memory_order_seq_cst);
+            shared_futex_wake(m_done_seq, INT32_MAX);
         }
         // Read before looking for room: a get that makes room after this changes the word,
         // so a sleep on `seen` cannot miss it.
@@ -183,10 +188,12 @@ bool queue_state::try_put(std::string_view message, std::uint32_t& seen, queue_f
         std::memcpy(prefix + sizeof length, &ticket, sizeof ticket);
         const std::uint64_t at = copy_in(tail % m_capacity, prefix, length_prefix);
         (void)copy_in(at, message.data(), message.size());
-        m_put_journal = {tail + bytes, puts + 1};
+        // Count first: a get (which sees only the position) can then never count more items
+        // taken than put, and task_done never more done than put.
+        m_put_journal.record(tail + bytes, puts + 1);
         m_puts.store(puts + 1, std::memory_order_release);
         m_tail.store(tail + bytes, std::memory_order_release);
-        m_put_journal.position = 0;
+        m_put_journal.clear();
         m_items_seq.fetch_add(1, std::memory_order_seq_cst);
     }
     wake_getter();
@@ -200,8 +207,7 @@ bool queue_state::try_get(std::string& out, std::uint32_t& seen, queue_fds fds)
         held lock(m_get_mutex);
         if (lock.owner_died())
         {
-            recover(m_get_journal, m_head, m_gets);
-            m_get_journal.position = 0;
+            (void)recover(m_get_journal, m_head, m_gets);
         }
         seen = m_items_seq.load(std::memory_order_seq_cst); // before looking, as in try_put
         const std::uint64_t head = m_head.load(std::memory_order_relaxed);
@@ -218,11 +224,11 @@ bool queue_state::try_get(std::string& out, std::uint32_t& seen, queue_fds fds)
         out.resize(length);
         (void)copy_out(at, out.data(), length);
         const std::uint64_t gets = m_gets.load(std::memory_order_relaxed);
-        m_get_journal = {head + length_prefix + length, gets + 1};
+        // Position first: a put (which frees room by both) never sees room that is not there.
+        m_get_journal.record(head + length_prefix + length, gets + 1);
         m_head.store(head + length_prefix + length, std::memory_order_release);
         m_gets.store(gets + 1, std::memory_order_release);
-        m_get_journal.position = 0;
-        m_room_seq.fetch_add(1, std::memory_order_seq_cst);
+        m_get_journal.clear();
         if (ticket != 0 && fds.received != nullptr)
         {
             // Under the get mutex, in the order they were sent (under the put mutex, in the
@@ -238,6 +244,9 @@ bool queue_state::try_get(std::string& out, std::uint32_t& seen, queue_fds fds)
                 failed = std::current_exception();
             }
         }
+        // After the datagram left the socket: a putter that found the socket full and then
+        // saw this bump (or slept on the word before it) looks again when there is room.
+        m_room_seq.fetch_add(1, std::memory_order_seq_cst);
     }
     wake_putter();
     if (failed)

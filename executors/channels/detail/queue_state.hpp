@@ -88,10 +88,19 @@ struct queue_state
     class held;
     // What an operation is about to publish: the next holder of the side's mutex completes it
     // when the holder died between its two stores (position, then count).
+    // Atomics: the holder may be killed between any two stores, and the next holder reads what
+    // was stored (count first, then position with release; position 0 clears it).
     struct journal
     {
-        std::uint64_t position = 0; // 0: nothing pending (positions start past 0 once moved)
-        std::uint64_t count = 0;
+        std::atomic<std::uint64_t> position{0}; // 0: nothing pending (moved positions are > 0)
+        std::atomic<std::uint64_t> count{0};
+
+        void record(std::uint64_t new_position, std::uint64_t new_count) noexcept
+        {
+            count.store(new_count, std::memory_order_relaxed);
+            position.store(new_position, std::memory_order_release);
+        }
+        void clear() noexcept { position.store(0, std::memory_order_release); }
     };
 
     [[nodiscard]] std::byte* ring() noexcept
@@ -103,7 +112,8 @@ struct queue_state
     std::uint64_t copy_out(std::uint64_t offset, void* to, std::uint64_t n) noexcept;
     void wake_getter() noexcept;
     void wake_putter() noexcept;
-    static void recover(const journal& pending, const std::atomic<std::uint64_t>& position,
+    /// After a holder of the side's mutex died: completes its publication. True when it did.
+    static bool recover(journal& pending, const std::atomic<std::uint64_t>& position,
                         std::atomic<std::uint64_t>& count) noexcept;
 
     // Two mutexes, one per side, each with what its side writes on cache lines of its own:
