@@ -99,15 +99,17 @@ class pool
     auto map(F fn, R&& input, std::size_t chunksize = 0)
     {
         require_running();
-        return collect(with_sized_input(
+        return with_sized_input(
             std::forward<R>(input),
             [&](auto&& in)
             {
                 const std::size_t size = pick_chunksize(in, chunksize);
-                return m_executor.map_impl(fn, {.chunksize = size, .window = all_chunks(in, size)},
-                                           detail::map_order::inputs,
-                                           std::forward<decltype(in)>(in));
-            }));
+                const auto total = static_cast<std::size_t>(std::ranges::size(in));
+                return collect(
+                    m_executor.map_impl(fn, {.chunksize = size, .window = all_chunks(in, size)},
+                                        detail::map_order::inputs, std::forward<decltype(in)>(in)),
+                    total);
+            });
     }
 
     /// [fn(*args) for args in input] for an input of tuples (or pairs), blocking.
@@ -115,15 +117,17 @@ class pool
     auto starmap(F fn, R&& input, std::size_t chunksize = 0)
     {
         require_running();
-        return collect(
-            with_sized_input(std::forward<R>(input),
-                             [&](auto&& in)
-                             {
-                                 const std::size_t size = pick_chunksize(in, chunksize);
-                                 return m_executor.spread_map_impl(
-                                     fn, {.chunksize = size, .window = all_chunks(in, size)},
-                                     detail::map_order::inputs, std::forward<decltype(in)>(in));
-                             }));
+        return with_sized_input(
+            std::forward<R>(input),
+            [&](auto&& in)
+            {
+                const std::size_t size = pick_chunksize(in, chunksize);
+                const auto total = static_cast<std::size_t>(std::ranges::size(in));
+                return collect(m_executor.spread_map_impl(
+                                   fn, {.chunksize = size, .window = all_chunks(in, size)},
+                                   detail::map_order::inputs, std::forward<decltype(in)>(in)),
+                               total);
+            });
     }
 
     /// map without blocking: every chunk is submitted now (the input is read at once, as in
@@ -246,10 +250,13 @@ class pool
         return std::max<std::size_t>(1, (size + chunksize - 1) / chunksize);
     }
 
+    // `total`: the input's length, reserved at once so that the values are copied once, not
+    // again at every doubling of the vector.
     template <class Range>
-    static auto collect(Range&& range)
+    static auto collect(Range&& range, std::size_t total)
     {
         std::vector<std::remove_cvref_t<decltype(*range.begin())>> values;
+        values.reserve(total);
         range.append_all(values);
         return values;
     }

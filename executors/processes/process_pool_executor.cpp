@@ -132,6 +132,10 @@ constexpr std::size_t g_ahead_short = 64;
 constexpr std::chrono::nanoseconds g_short_task = std::chrono::microseconds(100);
 constexpr std::chrono::nanoseconds g_long_task = std::chrono::milliseconds(2);
 
+// Outcomes up to this size are copied out of a worker's inbox; a larger one that ends the
+// inbox takes the inbox with it instead (receive).
+constexpr std::size_t g_copied_outcome = 256;
+
 // A worker that dies this many times in a row before running anything breaks the pool.
 constexpr int g_crash_loop_limit = 3;
 
@@ -189,8 +193,14 @@ struct completion
 {
     std::shared_ptr<pool_call_base> call;
     outcome_kind kind = outcome_kind::value;
-    std::string body;
+    std::string body;         // holds the outcome's bytes from body_at on
     std::exception_ptr error; // set: fail with this instead
+    std::size_t body_at = 0;  // (a large outcome keeps the worker's whole inbox: no copy)
+
+    [[nodiscard]] std::string_view outcome() const noexcept
+    {
+        return std::string_view(body).substr(body_at);
+    }
 };
 
 class pool_core
@@ -241,15 +251,22 @@ class pool_core
     void enqueue(std::shared_ptr<pool_call_base> call)
     {
         std::lock_guard lock(m_mutex);
-        if (m_broken)
-        {
-            throw broken_executor_error("weft: the process pool is broken: " + m_broken_reason);
-        }
-        if (m_shutdown)
-        {
-            throw invalid_state_error("weft: cannot schedule new futures after shutdown");
-        }
+        require_accepting();
         m_pending.push_back(std::move(call));
+        dispatch();
+    }
+
+    // A batch (a chunked map's refill): one lock and one dispatch, so that each idle worker is
+    // woken once for all of it. All or nothing.
+    void enqueue(std::vector<std::shared_ptr<pool_call_base>>& calls)
+    {
+        std::lock_guard lock(m_mutex);
+        require_accepting();
+        for (auto& call : calls)
+        {
+            m_pending.push_back(std::move(call));
+        }
+        calls.clear();
         dispatch();
     }
 
@@ -405,6 +422,19 @@ class pool_core
     }
 
   private:
+    // With m_mutex held: throws unless new calls may be queued.
+    void require_accepting() const
+    {
+        if (m_broken)
+        {
+            throw broken_executor_error("weft: the process pool is broken: " + m_broken_reason);
+        }
+        if (m_shutdown)
+        {
+            throw invalid_state_error("weft: cannot schedule new futures after shutdown");
+        }
+    }
+
     // With m_mutex held: what the collector's loop does, for every channel.
     void drain(std::vector<completion>& done, std::vector<worker_slot*>& pinned)
     {
@@ -770,15 +800,29 @@ class pool_core
             std::memcpy(&id, message, sizeof id);
             completion c;
             c.kind = static_cast<outcome_kind>(message[8]);
-            c.body.assign(message + 9, length - 9);
-            w.inbox_at += 4 + length;
+            const std::size_t end = w.inbox_at + 4 + length;
+            if (end == w.inbox.size() && length - 9 > g_copied_outcome)
+            {
+                // The last message in the inbox (a chunk's values, say): its bytes stay where
+                // they are and the inbox goes with them, so a large result is not copied again.
+                c.body_at = w.inbox_at + 4 + 9;
+                c.body = std::move(w.inbox);
+                w.inbox.clear();
+                w.inbox_at = 0;
+            }
+            else
+            {
+                c.body.assign(message + 9, length - 9);
+                w.inbox_at = end;
+            }
             if (w.killed)
             {
                 continue; // its calls were failed by terminate()
             }
             if (id == initializer_task_id)
             {
-                break_pool("the worker initializer threw " + describe_remote_exception(c.body));
+                break_pool("the worker initializer threw " +
+                           describe_remote_exception(c.outcome()));
                 continue;
             }
             // Outcomes come back in the order the calls were sent.
@@ -959,7 +1003,7 @@ class pool_core
             }
             else
             {
-                c.call->complete(c.kind, c.body);
+                c.call->complete(c.kind, c.outcome());
             }
         }
         done.clear();
@@ -1234,10 +1278,16 @@ detail::map_window process_pool_executor::default_window(const map_options& opts
         return {.chunks = opts.window};
     }
     // Two chunks per worker keep it busy when a chunk takes longer than a round trip (~100 µs
-    // here). Small chunks need more in flight to hide it: up to 4,096 calls per worker, as long
-    // as the messages stay under 4 MiB per worker, so memory stays bounded either way.
+    // here). Small chunks need more in flight to hide it: the map refills half a window at a
+    // time, and the half still in flight must outlast a sleeping worker's wake-up (50-100 µs on
+    // the 2-core VM, where 4,096 trivial calls per worker left idle gaps; 32,768 did not). So:
+    // up to 32,768 calls and 4,096 chunks per worker, as long as the messages stay under 4 MiB
+    // per worker, so memory stays bounded either way.
     const auto workers = static_cast<std::size_t>(m_core->max_workers());
-    return {.min_chunks = 2 * workers, .items = 4096 * workers, .bytes = (4U << 20) * workers};
+    return {.min_chunks = 2 * workers,
+            .max_chunks = 4096 * workers,
+            .items = 32768 * workers,
+            .bytes = (4U << 20) * workers};
 }
 
 std::uint64_t process_pool_executor::next_task_id() noexcept
@@ -1250,6 +1300,15 @@ void process_pool_executor::enqueue(std::shared_ptr<detail::pool_call_base> call
 {
     call->pool = m_core;
     m_core->enqueue(std::move(call));
+}
+
+void process_pool_executor::enqueue(std::vector<std::shared_ptr<detail::pool_call_base>>& calls)
+{
+    for (auto& call : calls)
+    {
+        call->pool = m_core;
+    }
+    m_core->enqueue(calls);
 }
 
 } // namespace weft

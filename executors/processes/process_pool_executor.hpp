@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <ranges>
@@ -176,9 +177,42 @@ class process_pool_executor
         using R = std::decay_t<std::invoke_result_t<Fn, Args&&...>>;
         using values = typename detail::pool_outcome<detail::chunk_of<R>>::value_type;
 
+        /// Every argument travels as its bytes: a call is a fixed-size record, which the chunked
+        /// map writes straight into the message (put) with no stream and no attachment scope
+        /// (plain bytes cannot carry shared memory).
+        static constexpr bool raw_arguments = (bytewise_shippable<Args> && ...);
+        static constexpr std::size_t record = detail::bytewise_record<Args...>;
+        /// An input whose elements are already the records (one argument, same type): a
+        /// contiguous run of them is one memcpy.
+        template <class Element>
+        static constexpr bool same_record =
+            raw_arguments && !Spread &&
+            std::is_same_v<std::tuple<std::remove_cvref_t<Element>>, std::tuple<Args...>>;
+
         process_pool_executor* pool;
         Fn fn;
         mutable detail::attachments attached; // of the chunk being built
+
+        /// One call's record at `to` (raw_arguments only); moves `to` past it.
+        template <class... Elements>
+        static void put(char*& to, const Elements&... elements)
+        {
+            if constexpr (Spread)
+            {
+                std::apply([&](const auto&... xs) { (put_one<Args>(to, xs), ...); }, elements...);
+            }
+            else
+            {
+                (put_one<Args>(to, elements), ...);
+            }
+        }
+        template <class T, class X>
+        static void put_one(char*& to, const X& x)
+        {
+            const T value = x;
+            std::memcpy(to, &value, sizeof(T));
+            to += sizeof(T);
+        }
 
         void begin(std::string& message) const
         {
@@ -198,6 +232,8 @@ class process_pool_executor
                 (detail::save_value<Args>(writer, elements), ...);
             }
         }
+        /// Makes the call for a finished chunk message and returns its future; the call waits
+        /// in `batch` until ship().
         future<values> submit(std::string&& message) const
         {
             auto call = std::make_shared<detail::pool_call<detail::chunk_of<R>>>();
@@ -205,9 +241,23 @@ class process_pool_executor
             call->message = std::move(message);
             call->attached = std::exchange(attached, {});
             detail::seal_pool_task(call->message, call->id);
-            pool->enqueue(call);
-            return future<values>(std::shared_ptr<detail::future_state<values>>(std::move(call)));
+            future<values> result{std::shared_ptr<detail::future_state<values>>(call)};
+            batch.push_back(std::move(call));
+            return result;
         }
+        /// Hands every call made since the last ship() to the pool at once (one lock, one
+        /// wake-up per worker), or none: throws as submit() would (shut down, broken).
+        void ship() const
+        {
+            if (!batch.empty())
+            {
+                pool->enqueue(batch);
+            }
+        }
+        /// Forgets the calls of a batch that could not be shipped.
+        void drop_batch() const noexcept { batch.clear(); }
+
+        mutable std::vector<std::shared_ptr<detail::pool_call_base>> batch; // made, not shipped
     };
 
     template <class Fn, class Tuple, class = std::make_index_sequence<std::tuple_size_v<Tuple>>>
@@ -228,7 +278,7 @@ class process_pool_executor
         static_assert(check_call<fn_type, std::decay_t<std::ranges::range_value_t<Rs>>...>());
         using ops = chunk_ops<fn_type, false, std::decay_t<std::ranges::range_value_t<Rs>>...>;
         return detail::chunked_map_range<ops, Rs...>(
-            ops{this, static_cast<fn_type>(fn), {}}, order, checked_chunksize(opts.chunksize),
+            ops{this, static_cast<fn_type>(fn), {}, {}}, order, checked_chunksize(opts.chunksize),
             default_window(opts), deadline_of(opts), std::forward<Rs>(inputs)...);
     }
 
@@ -238,7 +288,7 @@ class process_pool_executor
         using fn_type = std::decay_t<F>;
         using ops = typename spread_ops<fn_type, std::decay_t<std::ranges::range_value_t<R>>>::type;
         return detail::chunked_map_range<ops, R>(
-            ops{this, static_cast<fn_type>(fn), {}}, order, checked_chunksize(opts.chunksize),
+            ops{this, static_cast<fn_type>(fn), {}, {}}, order, checked_chunksize(opts.chunksize),
             default_window(opts), deadline_of(opts), std::forward<R>(input));
     }
 
@@ -264,6 +314,8 @@ class process_pool_executor
 
     std::uint64_t next_task_id() noexcept;
     void enqueue(std::shared_ptr<detail::pool_call_base> call);
+    /// Enqueues every call of `calls` (emptied) under one lock, or throws before any.
+    void enqueue(std::vector<std::shared_ptr<detail::pool_call_base>>& calls);
 
     std::shared_ptr<detail::pool_core> m_core;
 };

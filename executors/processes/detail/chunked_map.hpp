@@ -11,7 +11,9 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <initializer_list>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -30,13 +32,14 @@ namespace weft::detail
 {
 
 /// How far a chunked map reads ahead of its consumer. With `chunks` set, exactly that many
-/// chunks; otherwise at least `min_chunks`, and more while the chunks in flight hold fewer than
-/// `items` calls and `bytes` of messages: small chunks need many in flight to hide the round
-/// trip, large ones must not fill memory.
+/// chunks; otherwise at least `min_chunks`, and more while the chunks in flight are fewer than
+/// `max_chunks` and hold fewer than `items` calls and `bytes` of messages: small chunks need
+/// many in flight to hide the round trip, large ones must not fill memory.
 struct map_window
 {
     std::size_t chunks = 0;
     std::size_t min_chunks = 2;
+    std::size_t max_chunks = static_cast<std::size_t>(-1);
     std::size_t items = 0;
     std::size_t bytes = 0;
 };
@@ -48,9 +51,14 @@ enum class map_order
     completion, ///< imap_unordered: chunk by chunk as they finish, in order within a chunk
 };
 
+/// Chunk messages a chunked map builds before it hands them to the pool together.
+inline constexpr std::size_t g_refill_bytes = 16 * 1024;
+
 /// What a chunked map needs from its pool: `begin(message)` writes the head of a chunk message
-/// (the target's code), `encode(archive, elements...)` appends one call's arguments, and
-/// `submit(std::move(message))` ships a finished chunk and returns the future of its values.
+/// (the target's code), `encode(archive, elements...)` appends one call's arguments (or, when
+/// `raw_arguments`, `put(to, elements...)` writes its `record` bytes), `submit(std::move(message))`
+/// makes a finished chunk's call and returns the future of its values, and `ship()` hands the
+/// calls made since the last ship to the pool (`drop_batch()` forgets them when it throws).
 template <class Ops, class... Rs>
 class chunked_map_range
 {
@@ -151,7 +159,8 @@ class chunked_map_range
         }
         do
         {
-            if (out.empty() && m_at == 0)
+            // The first chunk's storage becomes the result, unless the caller reserved more.
+            if (out.empty() && m_at == 0 && out.capacity() < m_chunk.size())
             {
                 out.swap(m_chunk);
             }
@@ -170,7 +179,7 @@ class chunked_map_range
     std::vector<chunk_future> submit_all()
     {
         m_window = map_window{.chunks = static_cast<std::size_t>(-1)};
-        refill();
+        refill(true);
         m_failed = true;
         if (m_submit_error)
         {
@@ -207,12 +216,24 @@ class chunked_map_range
             return m_in_flight.size() < m_window.chunks;
         }
         return m_in_flight.size() < std::max<std::size_t>(m_window.min_chunks, 1) ||
-               (m_items_in_flight < m_window.items && m_bytes_in_flight < m_window.bytes);
+               (m_in_flight.size() < m_window.max_chunks && m_items_in_flight < m_window.items &&
+                m_bytes_in_flight < m_window.bytes);
     }
 
-    // Builds and submits chunks until the window is full or the inputs end.
-    void refill()
+    // Builds chunks until the window is full or the inputs end, and ships them to the pool in
+    // batches. Once the window has been filled, it waits until a batch's worth of it is free
+    // (half the window, or g_refill_bytes of messages) unless `now` or nothing is in flight: a
+    // chunk of a few calls then no longer costs the pool a lock and each idle worker a
+    // wake-up of its own.
+    void refill(bool now = false)
     {
+        if (!now && !m_in_flight.empty() && m_freed_bytes < g_refill_bytes &&
+            2 * m_freed_chunks < m_filled)
+        {
+            return;
+        }
+        std::size_t unshipped = 0;
+        std::size_t unshipped_bytes = 0;
         while (!m_exhausted && window_has_room())
         {
             try
@@ -222,6 +243,11 @@ class chunked_map_range
                 const std::size_t count_at = message.size();
                 message.append(sizeof(std::uint32_t), '\0');
                 std::uint32_t count = 0;
+                if constexpr (Ops::raw_arguments)
+                {
+                    count = encode_raw(message);
+                }
+                else
                 {
                     lazy_wire_writer writer(message);
                     while (count < m_chunksize && !inputs_at_end())
@@ -235,7 +261,7 @@ class chunked_map_range
                 if (count == 0)
                 {
                     m_exhausted = true;
-                    return;
+                    break;
                 }
                 std::memcpy(message.data() + count_at, &count, sizeof count);
                 const std::size_t bytes = message.size();
@@ -254,14 +280,124 @@ class chunked_map_range
                 m_in_flight.push_back(in_flight{number, std::move(values), count, bytes});
                 m_items_in_flight += count;
                 m_bytes_in_flight += bytes;
+                ++unshipped;
+                unshipped_bytes += bytes;
+                // The first chunks go at once (workers start while the rest is encoded), the
+                // others a batch at a time.
+                if (unshipped_bytes >= g_refill_bytes || m_next_number <= 2)
+                {
+                    ship(unshipped);
+                    unshipped = 0;
+                    unshipped_bytes = 0;
+                }
             }
             catch (...)
             {
-                // A refused submit (the pool shut down) or a throwing input: the values before
-                // it still come out, then this error.
+                // A throwing input: the values before it still come out, then this error.
                 m_submit_error = std::current_exception();
                 m_exhausted = true;
             }
+        }
+        ship(unshipped);
+        m_filled = m_in_flight.size();
+        m_freed_chunks = 0;
+        m_freed_bytes = 0;
+    }
+
+    // Hands the last `unshipped` chunks of m_in_flight to the pool. A refused batch (the pool
+    // shut down or broke) leaves the range: the values before it still come out, then this
+    // error, which comes before any later input's.
+    void ship(std::size_t unshipped) noexcept
+    {
+        if (unshipped == 0)
+        {
+            return;
+        }
+        try
+        {
+            m_ops.ship();
+        }
+        catch (...)
+        {
+            m_ops.drop_batch();
+            for (std::size_t i = 0; i < unshipped; ++i)
+            {
+                forget(m_in_flight.back());
+                m_in_flight.pop_back();
+            }
+            m_submit_error = std::current_exception();
+            m_exhausted = true;
+        }
+    }
+
+    // Inputs whose remaining length is known without reading them (random access, or any
+    // iterator with a sized sentinel): a chunk's record count is known before it is written.
+    static constexpr bool lengths_known =
+        (std::sized_sentinel_for<std::ranges::sentinel_t<std::views::all_t<Rs>>,
+                                 std::ranges::iterator_t<std::views::all_t<Rs>>> &&
+         ...);
+
+    // Appends the next chunk's records for trivially copyable arguments, written in place: the
+    // message grows once per chunk (not once per value), and a contiguous input of the
+    // argument type itself is one memcpy. Returns the number of calls.
+    std::uint32_t encode_raw(std::string& message)
+    {
+        constexpr std::size_t record = Ops::record;
+        // The count travels as a u32.
+        const std::size_t most =
+            std::min<std::size_t>(m_chunksize, std::numeric_limits<std::uint32_t>::max());
+        if constexpr (lengths_known)
+        {
+            const std::size_t n = std::apply(
+                [&](auto&... views)
+                {
+                    return std::apply(
+                        [&](auto&... its) {
+                            return std::min(
+                                {most, static_cast<std::size_t>(std::ranges::end(views) - its)...});
+                        },
+                        *m_positions);
+                },
+                m_inputs);
+            const std::size_t at = message.size();
+            message.resize(at + n * record);
+            char* to = message.data() + at;
+            using first_view = std::views::all_t<std::tuple_element_t<0, std::tuple<Rs...>>>;
+            if constexpr (sizeof...(Rs) == 1 && std::ranges::contiguous_range<first_view> &&
+                          Ops::template same_record<std::ranges::range_reference_t<first_view>>)
+            {
+                auto& it = std::get<0>(*m_positions);
+                if (n != 0)
+                {
+                    std::memcpy(to, std::to_address(it), n * record);
+                }
+                it += static_cast<std::ranges::range_difference_t<first_view>>(n);
+            }
+            else
+            {
+                for (std::size_t i = 0; i < n; ++i)
+                {
+                    std::apply([&](auto&... its) { Ops::put(to, *its...); }, *m_positions);
+                    std::apply([](auto&... its) { (++its, ...); }, *m_positions);
+                }
+            }
+            return static_cast<std::uint32_t>(n);
+        }
+        else
+        {
+            // An input of unknown length (it may be endless): record by record, never reading
+            // past the chunk.
+            std::uint32_t count = 0;
+            char one[record];
+            while (count < most && !inputs_at_end())
+            {
+                char* to = one;
+                std::apply([&](auto&... its) { Ops::put(to, *its...); }, *m_positions);
+                message.append(one, record);
+                std::apply([](auto&... its) { (++its, ...); }, *m_positions);
+                ++count;
+            }
+            return count;
         }
     }
 
@@ -365,6 +501,8 @@ class chunked_map_range
     {
         m_items_in_flight -= chunk.items;
         m_bytes_in_flight -= chunk.bytes;
+        ++m_freed_chunks;
+        m_freed_bytes += chunk.bytes;
     }
 
     void cancel_pending() noexcept
@@ -390,6 +528,9 @@ class chunked_map_range
     map_window m_window;
     std::size_t m_items_in_flight = 0;
     std::size_t m_bytes_in_flight = 0;
+    std::size_t m_filled = 0;       // chunks in flight after the last refill
+    std::size_t m_freed_chunks = 0; // taken since then
+    std::size_t m_freed_bytes = 0;  // and their message bytes
     std::optional<std::chrono::steady_clock::time_point> m_deadline;
     std::tuple<std::views::all_t<Rs>...> m_inputs;
     std::optional<std::tuple<std::ranges::iterator_t<std::views::all_t<Rs>>...>> m_positions;

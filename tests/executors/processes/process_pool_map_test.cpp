@@ -52,6 +52,31 @@ int slow_identity(int x)
 
 void nothing(int) {}
 
+struct point
+{
+    int x;
+    double y;
+};
+
+double weigh(point p, long w)
+{
+    return (p.x + p.y) * static_cast<double>(w);
+}
+
+double halve(double d)
+{
+    return d / 2;
+}
+
+int fail_at_length(int x)
+{
+    if (x == 123)
+    {
+        throw std::runtime_error(std::string(1000, 'x'));
+    }
+    return x;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(map_yields_every_value_in_order_at_every_chunksize)
@@ -80,6 +105,132 @@ BOOST_AUTO_TEST_CASE(map_yields_every_value_in_order_at_every_chunksize)
                 }
             }
         }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(trivially_copyable_inputs_of_every_shape_arrive_as_they_were)
+{
+    // Plain-bytes arguments are written as records straight into the chunk: one memcpy for a
+    // contiguous input of the argument type, a loop for other sized inputs, value by value
+    // for an input of unknown length. Every shape must give the same calls.
+    process_pool_executor pool({.max_workers = 2});
+    std::vector<point> points;
+    for (int i = 0; i < 3000; ++i)
+    {
+        points.push_back({i, i / 4.0});
+    }
+    const std::list<double> listed(1000, 3.0);
+    for (const std::size_t chunksize : {1UL, 3UL, 1000UL})
+    {
+        BOOST_TEST_CONTEXT("chunksize " << chunksize)
+        {
+            std::vector<double> got;
+            // Two inputs (a contiguous one and an iota of another type): the shorter ends it.
+            for (double v :
+                 pool.map(weigh, points, std::views::iota(1L, 2001L), {.chunksize = chunksize}))
+            {
+                got.push_back(v);
+            }
+            BOOST_REQUIRE(got.size() == 2000U);
+            for (std::size_t i = 0; i < got.size(); ++i)
+            {
+                BOOST_TEST(got[i] == (points[i].x + points[i].y) * static_cast<double>(i + 1));
+            }
+            std::size_t count = 0;
+            for (double v : pool.map(halve, listed, {.chunksize = chunksize}))
+            {
+                BOOST_TEST(v == 1.5);
+                ++count;
+            }
+            BOOST_TEST(count == 1000U);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(an_input_that_throws_ends_the_iteration_after_the_chunks_before_it)
+{
+    process_pool_executor pool({.max_workers = 2});
+    auto throwing = std::views::iota(0, 100000) | std::views::transform(
+                                                      [](int i)
+                                                      {
+                                                          if (i == 500)
+                                                          {
+                                                              throw std::out_of_range("input");
+                                                          }
+                                                          return i;
+                                                      });
+    std::vector<int> got;
+    BOOST_CHECK_THROW(
+        {
+            for (int v : pool.map(square, throwing, {.chunksize = 10}))
+            {
+                got.push_back(v);
+            }
+        },
+        std::out_of_range);
+    // The chunk being read when the input threw never went out; every one before it did.
+    BOOST_REQUIRE(got.size() == 500U);
+    for (int i = 0; i < 500; ++i)
+    {
+        BOOST_TEST(got[static_cast<std::size_t>(i)] == i * i);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_map_refused_midway_yields_what_was_sent_then_the_refusal)
+{
+    process_pool_executor pool({.max_workers = 2});
+    std::vector<int> got;
+    BOOST_CHECK_THROW(
+        {
+            for (int v : pool.map(square, std::views::iota(0, 1000000), {.chunksize = 10}))
+            {
+                if (got.empty())
+                {
+                    pool.shutdown(false); // the chunks already sent still finish
+                }
+                got.push_back(v);
+            }
+        },
+        weft::invalid_state_error);
+    BOOST_REQUIRE(!got.empty());
+    BOOST_TEST(got.size() < 1000000U);
+    BOOST_TEST(got.size() % 10 == 0U);
+    for (std::size_t i = 0; i < got.size(); ++i)
+    {
+        BOOST_TEST(got[i] == static_cast<int>(i * i));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(large_chunks_and_long_error_messages_come_back_whole)
+{
+    process_pool_executor pool({.max_workers = 2});
+    std::vector<int> inputs(40000); // squares below 2^31
+    for (int i = 0; i < 40000; ++i)
+    {
+        inputs[static_cast<std::size_t>(i)] = i;
+    }
+    long long sum = 0;
+    for (int v : pool.map(square, inputs, {.chunksize = 10000}))
+    {
+        sum += v;
+    }
+    long long expected = 0;
+    for (long long i = 0; i < 40000; ++i)
+    {
+        expected += i * i;
+    }
+    BOOST_TEST(sum == expected);
+    try
+    {
+        for (int v : pool.map(fail_at_length, inputs, {.chunksize = 5000}))
+        {
+            (void)v;
+        }
+        BOOST_FAIL("the call that threw did not fail the map");
+    }
+    catch (const std::runtime_error& e)
+    {
+        BOOST_TEST(std::string(e.what()) == std::string(1000, 'x'));
     }
 }
 
