@@ -375,10 +375,20 @@ class chunked_map_range
             }
             else
             {
+                // The positions are walked in a local copy: stores through `to` may alias a
+                // member, which kept the compiler reloading and storing the iterators around
+                // every record (half the encoding time for a plain iota input).
+                auto its = std::move(*m_positions);
+                struct put_back
+                {
+                    decltype(its)& from;
+                    decltype(m_positions)& to;
+                    ~put_back() { to.emplace(std::move(from)); }
+                } guard{its, m_positions};
                 for (std::size_t i = 0; i < n; ++i)
                 {
-                    std::apply([&](auto&... its) { Ops::put(to, *its...); }, *m_positions);
-                    std::apply([](auto&... its) { (++its, ...); }, *m_positions);
+                    std::apply([&](auto&... it) { Ops::put(to, *it...); }, its);
+                    std::apply([](auto&... it) { (++it, ...); }, its);
                 }
             }
             return static_cast<std::uint32_t>(n);
