@@ -1060,7 +1060,8 @@ class pool_core
             // result(): it collects itself, and on two CPUs a third spinner would take its CPU
             // or the worker's.
             if (now - last_progress < g_collector_spin &&
-                m_helpers.load(std::memory_order_relaxed) == 0)
+                m_helpers.load(std::memory_order_relaxed) == 0 &&
+                m_maps.load(std::memory_order_relaxed) == 0)
             {
                 cpu_relax();
                 continue;
@@ -1210,10 +1211,27 @@ class pool_core
     std::vector<std::unique_ptr<worker_slot>> m_retired;
     // Threads inside help(): the collector does not spin meanwhile.
     std::atomic<int> m_helpers{0};
-
+    // Chunked maps in progress (pool_map_presence): nor while any lives. Measured on the 2-core
+    // VM: executor.map at chunksize 1,000 gave ~12% more items/s without the spin.
+    std::atomic<int> m_maps{0};
+    friend class pool_map_presence;
     std::mutex m_join_mutex;
     std::thread m_collector;
 };
+
+pool_map_presence::pool_map_presence(std::shared_ptr<pool_core> pool) noexcept
+    : m_pool(std::move(pool))
+{
+    m_pool->m_maps.fetch_add(1, std::memory_order_relaxed);
+}
+
+pool_map_presence::~pool_map_presence()
+{
+    if (m_pool != nullptr)
+    {
+        m_pool->m_maps.fetch_sub(1, std::memory_order_relaxed);
+    }
+}
 
 bool pool_help_wait(pool_core& pool, const pool_call_base& call, const future_state_base& state,
                     future_state_base::deadline until) noexcept
@@ -1288,6 +1306,11 @@ detail::map_window process_pool_executor::default_window(const map_options& opts
             .max_chunks = 4096 * workers,
             .items = 32768 * workers,
             .bytes = (4U << 20) * workers};
+}
+
+detail::pool_map_presence process_pool_executor::map_presence() const noexcept
+{
+    return detail::pool_map_presence(m_core);
 }
 
 std::uint64_t process_pool_executor::next_task_id() noexcept

@@ -258,6 +258,7 @@ class process_pool_executor
         void drop_batch() const noexcept { batch.clear(); }
 
         mutable std::vector<std::shared_ptr<detail::pool_call_base>> batch; // made, not shipped
+        detail::pool_map_presence presence;
     };
 
     template <class Fn, class Tuple, class = std::make_index_sequence<std::tuple_size_v<Tuple>>>
@@ -278,8 +279,9 @@ class process_pool_executor
         static_assert(check_call<fn_type, std::decay_t<std::ranges::range_value_t<Rs>>...>());
         using ops = chunk_ops<fn_type, false, std::decay_t<std::ranges::range_value_t<Rs>>...>;
         return detail::chunked_map_range<ops, Rs...>(
-            ops{this, static_cast<fn_type>(fn), {}, {}}, order, checked_chunksize(opts.chunksize),
-            default_window(opts), deadline_of(opts), std::forward<Rs>(inputs)...);
+            ops{this, static_cast<fn_type>(fn), {}, {}, map_presence()}, order,
+            checked_chunksize(opts.chunksize), default_window(opts), deadline_of(opts),
+            std::forward<Rs>(inputs)...);
     }
 
     template <class F, class R>
@@ -288,8 +290,9 @@ class process_pool_executor
         using fn_type = std::decay_t<F>;
         using ops = typename spread_ops<fn_type, std::decay_t<std::ranges::range_value_t<R>>>::type;
         return detail::chunked_map_range<ops, R>(
-            ops{this, static_cast<fn_type>(fn), {}, {}}, order, checked_chunksize(opts.chunksize),
-            default_window(opts), deadline_of(opts), std::forward<R>(input));
+            ops{this, static_cast<fn_type>(fn), {}, {}, map_presence()}, order,
+            checked_chunksize(opts.chunksize), default_window(opts), deadline_of(opts),
+            std::forward<R>(input));
     }
 
     static std::size_t checked_chunksize(std::size_t chunksize)
@@ -313,6 +316,7 @@ class process_pool_executor
     void terminate();
 
     std::uint64_t next_task_id() noexcept;
+    [[nodiscard]] detail::pool_map_presence map_presence() const noexcept;
     void enqueue(std::shared_ptr<detail::pool_call_base> call);
     /// Enqueues every call of `calls` (emptied) under one lock, or throws before any.
     void enqueue(std::vector<std::shared_ptr<detail::pool_call_base>>& calls);

@@ -309,6 +309,23 @@ void encode_pool_task(std::string& out, attachments& attached, std::uint64_t id,
 class pool_core;
 class pool_call_base;
 
+/// Counts a chunked map of `pool` in progress for as long as it lives: its consumer collects
+/// the chunks it waits for itself, so the pool's collector thread does not spin for results
+/// meanwhile (on two CPUs it would take one from the workers or the consumer).
+class pool_map_presence
+{
+  public:
+    explicit pool_map_presence(std::shared_ptr<pool_core> pool) noexcept;
+    pool_map_presence(pool_map_presence&& other) noexcept : m_pool(std::move(other.m_pool)) {}
+    pool_map_presence& operator=(pool_map_presence&&) = delete;
+    pool_map_presence(const pool_map_presence&) = delete;
+    pool_map_presence& operator=(const pool_map_presence&) = delete;
+    ~pool_map_presence();
+
+  private:
+    std::shared_ptr<pool_core> m_pool;
+};
+
 /// A thread blocked in result() on `call` collects the pool's results itself until `state`
 /// is done or `until` passes (true), or returns false when it cannot help (the call is not on
 /// a worker yet): it then blocks on the state as usual.
