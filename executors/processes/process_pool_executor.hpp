@@ -115,8 +115,10 @@ class process_pool_executor
     /// from this call; when it passes, or a call threw (which fails its whole chunk, as in
     /// Python), advancing rethrows and the chunks not yet started are cancelled, as they are
     /// when the range is destroyed early. Throws std::invalid_argument for chunksize 0.
-    /// The default window is two chunks per worker, or more when chunks are small: up to 4,096
-    /// calls and 4 MiB of messages per worker, so that round trips stay hidden.
+    /// The default window is two chunks per worker, or more when chunks are small: up to 32,768
+    /// calls, 4,096 chunks and 4 MiB of messages per worker, so that round trips and wake-ups
+    /// stay hidden. The window is refilled half at a time, and the new chunks go to the pool
+    /// together.
     template <class F, std::ranges::input_range R>
     auto map(F fn, R&& input, map_options opts = {})
     {
