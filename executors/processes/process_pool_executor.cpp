@@ -181,7 +181,6 @@ struct worker_slot
     bool stop_sent = false;     // the stop message is in the ring
     bool killed = false;        // terminate() killed it: what it still sends is dropped
     bool ran_something = false; // at least one outcome came back
-    std::chrono::steady_clock::time_point last_outcome{}; // for the pool's task timing
 
     // Waiters registered on this channel, and drainers about to ring it: while any, the slot
     // (and so the mapping they read without the lock) outlives its worker in m_retired.
@@ -631,7 +630,6 @@ class pool_core
                 }
                 call->running = true;
             }
-            call->sent_at = std::chrono::steady_clock::now();
             best->assigned.push_back(std::move(call));
             ++best->sent;
             any = true;
@@ -751,10 +749,12 @@ class pool_core
         }
     }
 
-    // Tasks to write ahead into a worker's ring, from the pool's recent time per task (from
-    // when a worker could start a task, sent or its previous outcome, to the task's outcome; a
-    // moving average over every worker, so that one long task among short ones makes the pool
-    // careful everywhere: the next task may land on any worker).
+    // Tasks to write ahead into a worker's ring, from the pool's recent time per task (as the
+    // worker timed its run: measured here from dispatch or the previous outcome, it counted
+    // the gaps between receipts, and a map whose results are collected in bursts flipped to 2
+    // ahead for a quarter of its chunks at chunksize 10,000; a moving average over every
+    // worker, so that one long task among short ones makes the pool careful everywhere: the
+    // next task may land on any worker).
     [[nodiscard]] std::size_t ahead() const noexcept
     {
         if (!m_timed)
@@ -786,7 +786,6 @@ class pool_core
                                                     w.inbox.data() + old, available);
         w.inbox.resize(old + got);
         wake_worker(header); // it may wait for room to write a large result
-        const auto now = std::chrono::steady_clock::now();
         while (w.inbox.size() - w.inbox_at >= 4)
         {
             std::uint32_t length = 0;
@@ -799,20 +798,23 @@ class pool_core
             std::uint64_t id = 0;
             std::memcpy(&id, message, sizeof id);
             completion c;
-            c.kind = static_cast<outcome_kind>(message[8]);
+            c.kind = static_cast<outcome_kind>(message[result_kind_at - 4]);
+            std::uint64_t run_ns = 0;
+            std::memcpy(&run_ns, message + (result_run_ns_at - 4), sizeof run_ns);
+            constexpr std::size_t head = result_prefix_size - 4; // after the length
             const std::size_t end = w.inbox_at + 4 + length;
-            if (end == w.inbox.size() && length - 9 > g_copied_outcome)
+            if (end == w.inbox.size() && length - head > g_copied_outcome)
             {
                 // The last message in the inbox (a chunk's values, say): its bytes stay where
                 // they are and the inbox goes with them, so a large result is not copied again.
-                c.body_at = w.inbox_at + 4 + 9;
+                c.body_at = w.inbox_at + 4 + head;
                 c.body = std::move(w.inbox);
                 w.inbox.clear();
                 w.inbox_at = 0;
             }
             else
             {
-                c.body.assign(message + 9, length - 9);
+                c.body.assign(message + head, length - head);
                 w.inbox_at = end;
             }
             if (w.killed)
@@ -836,11 +838,9 @@ class pool_core
             w.assigned.pop_front();
             --w.written;
             w.ran_something = true;
-            const auto took = now - std::max(c.call->sent_at, w.last_outcome);
-            m_task_time = m_timed ? (4 * m_task_time + took) / 5
-                                  : std::chrono::duration_cast<std::chrono::nanoseconds>(took);
+            const auto took = std::chrono::nanoseconds(static_cast<std::int64_t>(run_ns));
+            m_task_time = m_timed ? (4 * m_task_time + took) / 5 : took;
             m_timed = true;
-            w.last_outcome = now;
             m_deaths_in_a_row = 0;
             done.push_back(std::move(c));
         }

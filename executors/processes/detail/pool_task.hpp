@@ -6,8 +6,9 @@
 // pieces:
 //   task:   [u32 length][u64 id][u32 code length][code: entry, target, has_target][arguments]
 //   chunk:  [u32 length][u64 id][u32 code length][code][u32 count][arguments] x count
-//   result: [u32 length][u64 id][u8 outcome_kind][value, or exception type name + what()]
-//           (a chunk's value: [u32 count][value] x count)
+//   result: [u32 length][u64 id][u8 outcome_kind][u64 run ns][value, or exception type name
+//           + what()] (a chunk's value: [u32 count][value] x count; run ns: how long the
+//           worker took to run it, for the pool's dispatch depth)
 //   stop:   [u32 8][u64 0]
 // `code` names the trampoline and the target by module and offset (code_address.hpp); its
 // bytes are computed once per trampoline and target and the worker caches what they resolve
@@ -48,8 +49,10 @@ enum class outcome_kind : std::uint8_t
     exception = 1,
 };
 
-inline constexpr std::size_t task_prefix_size = 4 + 8;       // length, id
-inline constexpr std::size_t result_prefix_size = 4 + 8 + 1; // length, id, kind
+inline constexpr std::size_t task_prefix_size = 4 + 8;           // length, id
+inline constexpr std::size_t result_prefix_size = 4 + 8 + 1 + 8; // length, id, kind, run ns
+inline constexpr std::size_t result_kind_at = 4 + 8;
+inline constexpr std::size_t result_run_ns_at = 4 + 8 + 1;
 
 /// Reads argument lists as they were written: plain bytes when every argument is trivially
 /// copyable (no stream is built), cereal otherwise.
@@ -346,7 +349,6 @@ class pool_call_base
     attachments attached; // the shared memory the message refers to, sent with it
     bool running = false; // set_running_or_notify_cancel already succeeded
     int retries = 0;      // times re-sent after its worker died running it (max_retries)
-    std::chrono::steady_clock::time_point sent_at{}; // handed to a worker (its task timing)
 
     /// set_running_or_notify_cancel: false when the caller cancelled it first.
     virtual bool start() noexcept = 0;

@@ -290,6 +290,7 @@ class task_runner
         std::memcpy(&id, in.data(), sizeof id);
         out.assign(result_prefix_size, '\0');
         std::memcpy(out.data() + 4, &id, sizeof id);
+        const auto started = std::chrono::steady_clock::now();
         try
         {
             std::uint32_t code_size = 0;
@@ -312,9 +313,16 @@ class task_runner
         catch (...)
         {
             out.resize(result_prefix_size);
-            out[12] = static_cast<char>(outcome_kind::exception);
+            out[result_kind_at] = static_cast<char>(outcome_kind::exception);
             encode_current_exception(out);
         }
+        // Timed here, not by the pool: a pool that receives results in bursts would see
+        // gaps between receipts, not run times, and choose a shallow dispatch depth.
+        const auto run_ns =
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                           std::chrono::steady_clock::now() - started)
+                                           .count());
+        std::memcpy(out.data() + result_run_ns_at, &run_ns, sizeof run_ns);
         const auto out_length = static_cast<std::uint32_t>(out.size() - 4);
         std::memcpy(out.data(), &out_length, sizeof out_length);
     }
@@ -380,7 +388,7 @@ void run_pool_worker(int channel_fd, int pool_bell_fd, int attachment_socket,
     {
         attachment_inbox inbox(attachment_socket, initializer_task_id);
         runner.run(std::string_view(config.initializer).substr(4), out);
-        if (out[12] == static_cast<char>(outcome_kind::exception))
+        if (out[result_kind_at] == static_cast<char>(outcome_kind::exception))
         {
             self.write_all(out); // the pool breaks: no retry storm of failing initializers
             return;
