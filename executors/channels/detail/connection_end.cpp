@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <exception>
-#include <limits>
 #include <fcntl.h>
+#include <limits>
 #include <poll.h>
 #include <pthread.h>
 #include <stdexcept>

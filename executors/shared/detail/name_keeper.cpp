@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstdint>
 #include <cstdio>
@@ -9,11 +10,13 @@
 #include <cstring>
 #include <fcntl.h>
 #include <mutex>
-#include <new>
 #include <pthread.h>
+#include <random>
+#include <signal.h>
 #include <spawn.h>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -31,6 +34,8 @@ namespace weft::detail::name_keeper
 namespace
 {
 
+// Its value is a cookie, which the keeper writes into the table once it runs: the proof that
+// /proc/self/exe was this program and reached the constructor below.
 constexpr const char* keeper_env = "WEFT_NAME_KEEPER";
 // The keeper finds its pipe and table here (posix_spawn's dup2 puts them there).
 constexpr int keeper_pipe_fd = 3;
@@ -49,12 +54,18 @@ struct slot
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 
 constexpr std::size_t slot_count = 1024;
-constexpr std::size_t table_bytes = sizeof(slot) * slot_count;
+
+struct table
+{
+    std::atomic<std::uint64_t> ready; // the cookie, once the keeper runs
+    slot slots[slot_count];
+};
+constexpr std::size_t table_bytes = sizeof(table);
 
 struct keeper_state
 {
     std::mutex mutex;
-    slot* table = nullptr;
+    table* shared = nullptr;
     int pipe_write_end = -1;
     std::size_t kept = 0;
 };
@@ -64,6 +75,17 @@ keeper_state*& state_slot()
 {
     static keeper_state* s = new keeper_state;
     return s;
+}
+
+// No fork while the keeper starts (its pipe's write end would be copied into the child
+// unknown, and the keeper would wait for that child as well).
+void lock_for_fork() noexcept
+{
+    state_slot()->mutex.lock();
+}
+void unlock_in_parent() noexcept
+{
+    state_slot()->mutex.unlock();
 }
 
 // A forked child owns none of its parent's names (the handles it inherits know they are not
@@ -76,59 +98,91 @@ void fresh_state_in_child() noexcept
     {
         ::close(old->pipe_write_end);
     }
-    if (old->table != nullptr)
+    if (old->shared != nullptr)
     {
-        ::munmap(old->table, table_bytes);
+        ::munmap(old->shared, table_bytes);
     }
-    state_slot() = new (std::nothrow) keeper_state;
+    state_slot() = new keeper_state; // the old one's mutex is held: left as it is
 }
 
-const int g_atfork_registered = ::pthread_atfork(nullptr, nullptr, &fresh_state_in_child);
+const int g_atfork_registered =
+    ::pthread_atfork(&lock_for_fork, &unlock_in_parent, &fresh_state_in_child);
 
 [[noreturn]] void throw_errno(int error, const char* what)
 {
     throw std::system_error(error, std::system_category(), what);
 }
 
+struct fd_closer
+{
+    int fd;
+    ~fd_closer()
+    {
+        if (fd >= 0)
+        {
+            ::close(fd);
+        }
+    }
+};
+
+// A copy at 10 or above: posix_spawn's dup2 onto 3 and 4 must not overwrite either source.
+int high_copy(int fd, const char* what)
+{
+    const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 10);
+    if (copy < 0)
+    {
+        throw_errno(errno, what);
+    }
+    return copy;
+}
+
 // Starts the keeper: a fresh image of this program (posix_spawn of /proc/self/exe, so it holds
 // none of this process's memory), which the constructor below turns into the keeper before
-// anything else of the program runs.
+// anything else of the program runs. Called with s.mutex held.
 void start(keeper_state& s)
 {
-    const int table_fd = ::memfd_create("weft-name-keeper", MFD_CLOEXEC);
-    if (table_fd < 0)
+    fd_closer memfd{::memfd_create("weft-name-keeper", MFD_CLOEXEC)};
+    if (memfd.fd < 0)
     {
         throw_errno(errno, "weft: memfd_create for the shared memory name keeper");
     }
-    struct fd_closer
-    {
-        int fd;
-        ~fd_closer() { ::close(fd); }
-    } table_closer{table_fd};
-    if (::ftruncate(table_fd, static_cast<off_t>(table_bytes)) != 0)
+    if (::ftruncate(memfd.fd, static_cast<off_t>(table_bytes)) != 0)
     {
         throw_errno(errno, "weft: ftruncate for the shared memory name keeper");
     }
-    void* table = ::mmap(nullptr, table_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, table_fd, 0);
-    if (table == MAP_FAILED)
+    void* mapped = ::mmap(nullptr, table_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd.fd, 0);
+    if (mapped == MAP_FAILED)
     {
         throw_errno(errno, "weft: mmap for the shared memory name keeper");
     }
+    struct unmap_unless_kept
+    {
+        void* at;
+        ~unmap_unless_kept()
+        {
+            if (at != nullptr)
+            {
+                ::munmap(at, table_bytes);
+            }
+        }
+    } mapping{mapped};
+    auto* shared = static_cast<table*>(mapped);
     int ends[2];
     if (::pipe2(ends, O_CLOEXEC) != 0)
     {
-        const int error = errno;
-        ::munmap(table, table_bytes);
-        throw_errno(error, "weft: pipe for the shared memory name keeper");
+        throw_errno(errno, "weft: pipe for the shared memory name keeper");
     }
-    fd_closer read_closer{ends[0]};
+    fd_closer read_end{ends[0]};
+    fd_closer write_end{ends[1]};
+    const fd_closer high_read{high_copy(ends[0], "weft: name keeper pipe")};
+    const fd_closer high_table{high_copy(memfd.fd, "weft: name keeper table")};
 
-    posix_spawn_file_actions_t actions;
-    ::posix_spawn_file_actions_init(&actions);
-    ::posix_spawn_file_actions_adddup2(&actions, ends[0], keeper_pipe_fd);
-    ::posix_spawn_file_actions_adddup2(&actions, table_fd, keeper_table_fd);
-    std::vector<std::string> env_strings{std::string(keeper_env) + "=1"};
-    std::vector<char*> env{env_strings.front().data()};
+    std::random_device random;
+    const std::uint64_t cookie = (static_cast<std::uint64_t>(random()) << 32 | random()) | 1;
+    char env_entry[64];
+    std::snprintf(env_entry, sizeof(env_entry), "%s=%llx", keeper_env,
+                  static_cast<unsigned long long>(cookie));
+    std::vector<char*> env{env_entry};
     for (char** e = environ; e != nullptr && *e != nullptr; ++e)
     {
         if (std::strncmp(*e, keeper_env, std::strlen(keeper_env)) != 0)
@@ -137,49 +191,64 @@ void start(keeper_state& s)
         }
     }
     env.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    ::posix_spawn_file_actions_init(&actions);
+    ::posix_spawn_file_actions_adddup2(&actions, high_read.fd, keeper_pipe_fd);
+    ::posix_spawn_file_actions_adddup2(&actions, high_table.fd, keeper_table_fd);
+    // No terminal to read and no output of the owner's to hold open.
+    for (int fd = 0; fd < 3; ++fd)
+    {
+        ::posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0);
+    }
+    posix_spawnattr_t attributes;
+    ::posix_spawnattr_init(&attributes);
+    sigset_t none;
+    sigemptyset(&none);
+    ::posix_spawnattr_setsigmask(&attributes, &none);
+    ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
     char name[] = "weft-name-keeper";
     char* argv[] = {name, nullptr};
     pid_t first = -1;
     const int spawned =
-        ::posix_spawn(&first, "/proc/self/exe", &actions, nullptr, argv, env.data());
+        ::posix_spawn(&first, "/proc/self/exe", &actions, &attributes, argv, env.data());
     ::posix_spawn_file_actions_destroy(&actions);
+    ::posix_spawnattr_destroy(&attributes);
     if (spawned != 0)
     {
-        ::close(ends[1]);
-        ::munmap(table, table_bytes);
         throw_errno(spawned, "weft: starting the shared memory name keeper (/proc/self/exe)");
     }
-    // The spawned process forks the keeper and exits at once: reap it, so that the keeper is
-    // nobody's child here (a wait() for "any child" never meets it).
+    // The spawned process writes the cookie, forks the keeper and exits at once: reaped here,
+    // so that the keeper is nobody's child (a wait() for "any child" never meets it).
     int status = 0;
     pid_t reaped = -1;
     while ((reaped = ::waitpid(first, &status, 0)) < 0 && errno == EINTR)
     {
     }
-    // Exit status 0 comes only from run_keeper's first step, after its fork: anything else
-    // (this program could not be run again, or /proc/self/exe is a loader) means no keeper.
-    if (reaped == first && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+    // Another thread may have reaped it (or SIGCHLD is ignored): then wait for the cookie.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (reaped != first && shared->ready.load(std::memory_order_acquire) != cookie &&
+           std::chrono::steady_clock::now() < until)
     {
-        ::close(ends[1]);
-        ::munmap(table, table_bytes);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (shared->ready.load(std::memory_order_acquire) != cookie)
+    {
         throw std::system_error(ECHILD, std::system_category(),
                                 "weft: the shared memory name keeper did not start (is "
-                                "/proc/self/exe this program?)");
+                                "/proc/self/exe this program, with weft linked in?)");
     }
-    s.table = static_cast<slot*>(table);
-    s.pipe_write_end = ends[1];
+    mapping.at = nullptr;
+    s.shared = shared;
+    s.pipe_write_end = write_end.fd;
+    write_end.fd = -1;
 }
 
 // What the keeper does: wait until every copy of the owner's pipe end is closed (the owner
 // ended, however it ended), then unlink each name still recorded, if it still names the file
 // the owner made.
-[[noreturn]] void run_keeper()
+[[noreturn]] void run_keeper(std::uint64_t cookie)
 {
-    const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    for (int fd = 0; fd < 3 && null_fd >= 0; ++fd)
-    {
-        ::dup2(null_fd, fd); // no output of the program's to hold open, no terminal to read
-    }
     // Anything this process got without O_CLOEXEC from the owner is not ours to hold.
     if (::syscall(SYS_close_range, keeper_table_fd + 1, ~0U, 0) != 0)
     {
@@ -188,13 +257,24 @@ void start(keeper_state& s)
             ::close(fd);
         }
     }
+    if (::chdir("/") != 0)
+    {
+        ::_exit(1); // keeps no directory busy, or is no keeper
+    }
     ::setsid(); // Ctrl-C in the owner's terminal must not end the keeper first
+    void* mapped =
+        ::mmap(nullptr, table_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, keeper_table_fd, 0);
+    if (mapped == MAP_FAILED)
+    {
+        ::_exit(1);
+    }
+    auto* shared = static_cast<table*>(mapped);
+    shared->ready.store(cookie, std::memory_order_release);
     const pid_t keeper = ::fork();
     if (keeper != 0)
     {
         ::_exit(keeper < 0 ? 1 : 0);
     }
-    void* mapped = ::mmap(nullptr, table_bytes, PROT_READ, MAP_SHARED, keeper_table_fd, 0);
     char byte = 0;
     for (;;)
     {
@@ -204,14 +284,8 @@ void start(keeper_state& s)
             break;
         }
     }
-    if (mapped == MAP_FAILED)
+    for (const slot& entry : shared->slots)
     {
-        ::_exit(1);
-    }
-    const auto* table = static_cast<const slot*>(mapped);
-    for (std::size_t i = 0; i < slot_count; ++i)
-    {
-        const slot& entry = table[i];
         if (entry.live.load(std::memory_order_acquire) == 0)
         {
             continue;
@@ -235,13 +309,30 @@ void start(keeper_state& s)
 // first that may be used) and before main: only in the process started above.
 __attribute__((constructor(101))) void become_keeper_if_asked()
 {
-    if (std::getenv(keeper_env) != nullptr)
+    const char* value = std::getenv(keeper_env);
+    if (value == nullptr)
     {
-        run_keeper();
+        return;
+    }
+    char* end = nullptr;
+    const unsigned long long cookie = std::strtoull(value, &end, 16);
+    if (cookie != 0 && end != value && *end == '\0')
+    {
+        run_keeper(cookie);
     }
 }
 
 } // namespace
+
+void prepare()
+{
+    keeper_state& s = *state_slot();
+    std::lock_guard<std::mutex> held(s.mutex);
+    if (s.shared == nullptr)
+    {
+        start(s);
+    }
+}
 
 void keep(const std::string& name, dev_t dev, ino_t ino)
 {
@@ -251,13 +342,12 @@ void keep(const std::string& name, dev_t dev, ino_t ino)
     }
     keeper_state& s = *state_slot();
     std::lock_guard<std::mutex> held(s.mutex);
-    if (s.table == nullptr)
+    if (s.shared == nullptr)
     {
         start(s);
     }
-    for (std::size_t i = 0; i < slot_count; ++i)
+    for (slot& entry : s.shared->slots)
     {
-        slot& entry = s.table[i];
         if (entry.live.load(std::memory_order_relaxed) != 0)
         {
             continue;
@@ -274,18 +364,18 @@ void keep(const std::string& name, dev_t dev, ino_t ino)
                             "it can keep track of");
 }
 
-void forget(const std::string& name) noexcept
+void forget(const std::string& name, dev_t dev, ino_t ino) noexcept
 {
     keeper_state& s = *state_slot();
     std::lock_guard<std::mutex> held(s.mutex);
-    if (s.table == nullptr)
+    if (s.shared == nullptr)
     {
         return;
     }
-    for (std::size_t i = 0; i < slot_count; ++i)
+    for (slot& entry : s.shared->slots)
     {
-        slot& entry = s.table[i];
-        if (entry.live.load(std::memory_order_relaxed) != 0 && name == entry.name)
+        if (entry.live.load(std::memory_order_relaxed) != 0 && entry.ino == ino &&
+            entry.dev_major == major(dev) && entry.dev_minor == minor(dev) && name == entry.name)
         {
             entry.live.store(0, std::memory_order_release);
             --s.kept;

@@ -263,6 +263,7 @@ std::shared_ptr<shared_segment> shared_segment::create_named(std::string_view na
                                                              std::size_t bytes)
 {
     std::string final_name = normalized_name(name);
+    name_keeper::prepare(); // before the file exists: no kill can fall between the two
     std::string hidden = hidden_name();
     uring::owned_fd fd(
         ::open(shm_path(hidden).c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
@@ -273,10 +274,16 @@ std::shared_ptr<shared_segment> shared_segment::create_named(std::string_view na
     struct stat st
     {
     };
-    if (::fstat(fd.get(), &st) != 0 ||
-        ::ftruncate(fd.get(), static_cast<off_t>(bytes == 0 ? 1 : bytes)) != 0)
+    // posix_fallocate, not ftruncate alone: tmpfs reserves nothing for a sparse file, and a
+    // full /dev/shm would turn the first touch of a page into SIGBUS instead of this error.
+    int failed = ::fstat(fd.get(), &st) != 0 ? errno : 0;
+    if (failed == 0)
     {
-        const int error = errno;
+        failed = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(bytes == 0 ? 1 : bytes));
+    }
+    if (failed != 0)
+    {
+        const int error = failed;
         ::unlink(shm_path(hidden).c_str());
         throw std::system_error(error, std::system_category(),
                                 "weft: sizing a named shared segment");
@@ -290,8 +297,8 @@ std::shared_ptr<shared_segment> shared_segment::create_named(std::string_view na
     }
     catch (...)
     {
-        name_keeper::forget(hidden);
         ::unlink(shm_path(hidden).c_str());
+        name_keeper::forget(hidden, st.st_dev, st.st_ino);
         throw;
     }
     std::shared_ptr<shared_segment> segment;
@@ -302,9 +309,9 @@ std::shared_ptr<shared_segment> shared_segment::create_named(std::string_view na
     }
     catch (...)
     {
-        name_keeper::forget(hidden);
-        name_keeper::forget(final_name);
         ::unlink(shm_path(hidden).c_str());
+        name_keeper::forget(hidden, st.st_dev, st.st_ino);
+        name_keeper::forget(final_name, st.st_dev, st.st_ino);
         throw;
     }
     segment->m_hidden_name = std::move(hidden);
@@ -323,7 +330,7 @@ void shared_segment::publish()
     {
         const int error = errno;
         // The segment keeps only its hidden name, removed with it.
-        name_keeper::forget(m_name);
+        name_keeper::forget(m_name, m_dev, m_ino);
         m_name = m_hidden_name;
         m_hidden_name.clear();
         throw std::system_error(error, std::system_category(),
@@ -331,7 +338,7 @@ void shared_segment::publish()
                                     ? "weft: a shared memory segment of that name exists"
                                     : "weft: naming a shared segment in /dev/shm");
     }
-    name_keeper::forget(m_hidden_name);
+    name_keeper::forget(m_hidden_name, m_dev, m_ino);
     m_hidden_name.clear();
 }
 
@@ -372,15 +379,19 @@ void shared_segment::unlink_name()
     }
     const std::string& current = m_hidden_name.empty() ? m_name : m_hidden_name;
     const std::string path = shm_path(current);
-    const bool ours = same_file(path, m_dev, m_ino);
-    name_keeper::forget(m_name);
+    // Removed first, forgotten after: a kill in between leaves the keeper a name that is gone
+    // (it checks), never a name nobody removes.
+    if (same_file(path, m_dev, m_ino) && ::unlink(path.c_str()) != 0 && errno != ENOENT)
+    {
+        const int error = errno;
+        m_name_removed.store(false); // kept: a later call, or the keeper, tries again
+        throw std::system_error(error, std::system_category(),
+                                "weft: removing the name of a shared segment");
+    }
+    name_keeper::forget(m_name, m_dev, m_ino);
     if (!m_hidden_name.empty())
     {
-        name_keeper::forget(m_hidden_name);
-    }
-    if (ours && ::unlink(path.c_str()) != 0 && errno != ENOENT)
-    {
-        throw_errno("weft: removing the name of a shared segment");
+        name_keeper::forget(m_hidden_name, m_dev, m_ino);
     }
 }
 

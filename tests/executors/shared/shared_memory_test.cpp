@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <weft/weft.hpp>
 
+#include "executors/shared/detail/name_keeper.hpp"
+
 #include <boost/test/unit_test.hpp>
 #include <system_error>
 
@@ -98,6 +100,21 @@ void make_and_hang(std::string name, std::string ready_path)
     weft::test::report_pid_and_hang(ready_path);
 }
 
+// Makes `name`, fails to make it again, then waits to be killed: the failed attempt must not
+// have dropped the first one's keeping.
+void make_twice_and_hang(std::string name, std::string ready_path)
+{
+    shared_memory memory = shared_memory::create(name, 4096);
+    try
+    {
+        (void)shared_memory::create(name, 4096);
+    }
+    catch (const std::system_error&)
+    {
+        weft::test::report_pid_and_hang(ready_path);
+    }
+}
+
 std::int64_t sum_array(shared_array<std::int32_t> a)
 {
     std::int64_t sum = 0;
@@ -151,6 +168,7 @@ BOOST_AUTO_TEST_CASE(errors_are_clear)
 {
     const std::string name = unique_name("taken");
     shared_memory made = shared_memory::create(name, 10);
+    const std::size_t kept = weft::detail::name_keeper::kept_count();
     try
     {
         (void)shared_memory::create(name, 10);
@@ -160,6 +178,7 @@ BOOST_AUTO_TEST_CASE(errors_are_clear)
     {
         BOOST_TEST((e.code() == std::errc::file_exists));
     }
+    BOOST_TEST(weft::detail::name_keeper::kept_count() == kept);
     try
     {
         (void)shared_memory::open(unique_name("missing"));
@@ -242,6 +261,21 @@ BOOST_AUTO_TEST_CASE(a_killed_owner_leaves_no_name)
         BOOST_TEST(name_goes(name), "the keeper removed a SIGKILLed owner's name");
         std::filesystem::remove(ready);
     }
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_second_create_keeps_the_first_name_kept)
+{
+    const std::string name = unique_name("twice");
+    const std::string ready = weft::test::fresh_temp_path("named_twice");
+    weft::process owner({.start_method = start_method::spawn}, make_twice_and_hang, name, ready);
+    owner.start();
+    const pid_t pid = weft::test::wait_for_pid_file(ready);
+    BOOST_REQUIRE(pid > 0);
+    BOOST_TEST(name_exists(name));
+    ::kill(pid, SIGKILL);
+    owner.join(patience);
+    BOOST_TEST(name_goes(name), "the keeper removed the name after a failed second create");
+    std::filesystem::remove(ready);
 }
 
 BOOST_AUTO_TEST_CASE(named_value_opened_by_other_processes)
