@@ -1,8 +1,7 @@
 #pragma once
 // The state behind weft::queue, simple_queue and joinable_queue: a ring of length-prefixed
-// messages in shared memory, one robust mutex for the putters and one for the getters, with
-// shared futex words for the sleepers on either side. The ring's bytes follow the struct in
-// the same segment.
+// messages in shared memory, guarded by a robust mutex, with shared futex words for the
+// sleepers on either side. The ring's bytes follow the struct in the same segment.
 //
 // No feeder thread (Python's Queue has one, and a process then cannot exit before its items
 // are read: SEMANTICS.md 3.10): put() copies the message into the ring itself, or blocks,
@@ -86,61 +85,31 @@ struct queue_state
 
   private:
     class held;
-    // What an operation is about to publish: the next holder of the side's mutex completes it
-    // when the holder died between its two stores (position, then count).
-    // Atomics: the holder may be killed between any two stores, and the next holder reads what
-    // was stored (count first, then position with release; position 0 clears it).
-    struct journal
-    {
-        std::atomic<std::uint64_t> position{0}; // 0: nothing pending (moved positions are > 0)
-        std::atomic<std::uint64_t> count{0};
-
-        void record(std::uint64_t new_position, std::uint64_t new_count) noexcept
-        {
-            count.store(new_count, std::memory_order_relaxed);
-            position.store(new_position, std::memory_order_release);
-        }
-        void clear() noexcept { position.store(0, std::memory_order_release); }
-    };
 
     [[nodiscard]] std::byte* ring() noexcept
     {
         return reinterpret_cast<std::byte*>(this) + sizeof(queue_state);
     }
+    [[nodiscard]] bool fits(std::uint64_t bytes) const noexcept;
     /// Copy n bytes to or from ring offset `offset`, wrapping; return the offset after them.
     std::uint64_t copy_in(std::uint64_t offset, const void* from, std::uint64_t n) noexcept;
     std::uint64_t copy_out(std::uint64_t offset, void* to, std::uint64_t n) noexcept;
     void wake_getter() noexcept;
     void wake_putter() noexcept;
-    /// After a holder of the side's mutex died: completes its publication. True when it did.
-    static bool recover(journal& pending, const std::atomic<std::uint64_t>& position,
-                        std::atomic<std::uint64_t>& count) noexcept;
 
-    // Two mutexes, one per side, each with what its side writes on cache lines of its own:
-    // a putter and a getter work at once and pass each other only the positions and counts
-    // (one mutex for both made every operation move the mutex between the two processes).
-    // Counts and positions only grow; each is stored by its own side under its mutex and read
-    // by anyone (acquire).
+    robust_mutex_state m_mutex;                // guards everything below but the atomics
+    std::atomic<std::uint32_t> m_items_seq{0}; // bumped by every put
+    std::atomic<std::uint32_t> m_room_seq{0};  // bumped by every get
+    std::atomic<std::uint32_t> m_done_seq{0};  // bumped when unfinished drops to 0
+    std::atomic<std::uint32_t> m_getters{0};   // 1: a getter may sleep on m_items_seq
+    std::atomic<std::uint32_t> m_putters{0};   // 1: a putter may sleep on m_room_seq
     std::uint64_t m_capacity;
     std::uint64_t m_maxsize;
-
-    alignas(64) robust_mutex_state m_put_mutex;
-    std::atomic<std::uint64_t> m_tail{0};      // byte position after the newest record
-    std::atomic<std::uint64_t> m_puts{0};      // items put
-    std::atomic<std::uint32_t> m_items_seq{0}; // bumped by every put
-    std::uint64_t m_last_ticket = 0;           // of the last item that carried descriptors
-    journal m_put_journal;
-
-    alignas(64) robust_mutex_state m_get_mutex;
-    std::atomic<std::uint64_t> m_head{0};     // byte position of the oldest record
-    std::atomic<std::uint64_t> m_gets{0};     // items taken
-    std::atomic<std::uint32_t> m_room_seq{0}; // bumped by every get
-    journal m_get_journal;
-
-    alignas(64) std::atomic<std::uint32_t> m_getters{0}; // 1: a getter may sleep on m_items_seq
-    alignas(64) std::atomic<std::uint32_t> m_putters{0}; // 1: a putter may sleep on m_room_seq
-    alignas(64) std::atomic<std::uint64_t> m_done{0};    // joinable_queue: task_done calls
-    std::atomic<std::uint32_t> m_done_seq{0};            // bumped when every put item is done
+    std::uint64_t m_head = 0; // byte position of the oldest message (grows without bound)
+    std::uint64_t m_tail = 0; // byte position after the newest
+    std::uint64_t m_count = 0;
+    std::uint64_t m_unfinished = 0;  // put and not yet task_done (joinable_queue)
+    std::uint64_t m_last_ticket = 0; // of the last item that carried descriptors
 };
 
 static_assert(std::is_standard_layout_v<queue_state>);
