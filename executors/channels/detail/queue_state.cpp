@@ -77,8 +77,7 @@ bool queue_state::fits(std::uint64_t bytes) const noexcept
 
 // `offset` is a place in the ring (below its capacity), taken modulo the capacity once per
 // record (a 64-bit division per copy was a tenth of an uncontended put+get).
-std::uint64_t queue_state::copy_in(std::uint64_t offset, const void* from,
-                                   std::uint64_t n) noexcept
+std::uint64_t queue_state::copy_in(std::uint64_t offset, const void* from, std::uint64_t n) noexcept
 {
     const std::uint64_t first = std::min(n, m_capacity - offset);
     std::memcpy(ring() + offset, from, first);

@@ -15,12 +15,11 @@
 #include <unistd.h>
 #include <weft/weft.hpp>
 
-#include "executors/shared/detail/name_keeper.hpp"
-
 #include <boost/test/unit_test.hpp>
 #include <system_error>
 
 #include "../processes/pool_test_support.hpp"
+#include "executors/shared/detail/name_keeper.hpp"
 
 using namespace std::chrono_literals;
 using weft::shared_array;
