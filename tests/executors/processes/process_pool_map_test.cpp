@@ -30,6 +30,11 @@ int square(int x)
     return x * x;
 }
 
+int successor(int x)
+{
+    return x + 1;
+}
+
 std::string join_words(std::string a, int n)
 {
     return a + ":" + std::to_string(n);
@@ -182,7 +187,8 @@ BOOST_AUTO_TEST_CASE(a_map_refused_midway_yields_what_was_sent_then_the_refusal)
     std::vector<int> got;
     BOOST_CHECK_THROW(
         {
-            for (int v : pool.map(square, std::views::iota(0, 1000000), {.chunksize = 10}))
+            // Not square: past 46,340 its result overflows int (UBSan aborts the worker).
+            for (int v : pool.map(successor, std::views::iota(0, 1000000), {.chunksize = 10}))
             {
                 if (got.empty())
                 {
@@ -197,7 +203,7 @@ BOOST_AUTO_TEST_CASE(a_map_refused_midway_yields_what_was_sent_then_the_refusal)
     BOOST_TEST(got.size() % 10 == 0U);
     for (std::size_t i = 0; i < got.size(); ++i)
     {
-        BOOST_TEST(got[i] == static_cast<int>(i * i));
+        BOOST_TEST(got[i] == static_cast<int>(i) + 1);
     }
 }
 
