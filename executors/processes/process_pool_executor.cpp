@@ -37,6 +37,7 @@
 #include "executors/processes/detail/payload.hpp"
 #include "executors/processes/detail/pool_worker.hpp"
 #include "executors/processes/detail/shm_channel.hpp"
+#include "executors/processes/detail/task_timings.hpp"
 #include "runtime/uring/owned_fd.hpp"
 
 namespace weft
@@ -119,18 +120,6 @@ const std::chrono::nanoseconds g_collector_spin = std::thread::hardware_concurre
 const std::chrono::nanoseconds g_waiter_spin = std::thread::hardware_concurrency() > 1
                                                    ? std::chrono::microseconds(50)
                                                    : std::chrono::nanoseconds(0);
-
-// Tasks written ahead into one worker's ring. Many keep a worker of short tasks busy while
-// the collector sleeps or refills it; few keep long tasks from queueing behind one worker
-// while another idles (a task in a ring is not taken back unless its worker dies). So: one
-// until a task was timed, many once they are seen to be short, one when they are long enough
-// that a round trip between two of them costs little.
-constexpr std::size_t g_ahead_unknown = 1;
-constexpr std::size_t g_ahead_long = 1;
-constexpr std::size_t g_ahead_medium = 2;
-constexpr std::size_t g_ahead_short = 64;
-constexpr std::chrono::nanoseconds g_short_task = std::chrono::microseconds(100);
-constexpr std::chrono::nanoseconds g_long_task = std::chrono::milliseconds(2);
 
 // Outcomes up to this size are copied out of a worker's inbox; a larger one that ends the
 // inbox takes the inbox with it instead (receive).
@@ -249,6 +238,7 @@ class pool_core
 
     void enqueue(std::shared_ptr<pool_call_base> call)
     {
+        call->kind = task_kind(call->message);
         std::lock_guard lock(m_mutex);
         require_accepting();
         m_pending.push_back(std::move(call));
@@ -259,6 +249,10 @@ class pool_core
     // woken once for all of it. All or nothing.
     void enqueue(std::vector<std::shared_ptr<pool_call_base>>& calls)
     {
+        for (auto& call : calls)
+        {
+            call->kind = task_kind(call->message);
+        }
         std::lock_guard lock(m_mutex);
         require_accepting();
         for (auto& call : calls)
@@ -603,10 +597,11 @@ class pool_core
         bool any = false;
         while (!m_pending.empty())
         {
+            const std::size_t ahead = m_timings.ahead(m_pending.front()->kind);
             worker_slot* best = nullptr;
             for (auto& w : m_workers)
             {
-                if (w->stop_sent || w->assigned.size() >= ahead() ||
+                if (w->stop_sent || w->assigned.size() >= ahead ||
                     (m_max_tasks != 0 && w->sent >= m_max_tasks))
                 {
                     continue;
@@ -749,25 +744,6 @@ class pool_core
         }
     }
 
-    // Tasks to write ahead into a worker's ring, from the pool's recent time per task (as the
-    // worker timed its run: measured here from dispatch or the previous outcome, it counted
-    // the gaps between receipts, and a map whose results are collected in bursts flipped to 2
-    // ahead for a quarter of its chunks at chunksize 10,000; a moving average over every
-    // worker, so that one long task among short ones makes the pool careful everywhere: the
-    // next task may land on any worker).
-    [[nodiscard]] std::size_t ahead() const noexcept
-    {
-        if (!m_timed)
-        {
-            return g_ahead_unknown;
-        }
-        if (m_task_time < g_short_task)
-        {
-            return g_ahead_short;
-        }
-        return m_task_time < g_long_task ? g_ahead_medium : g_ahead_long;
-    }
-
     // --- Receiving (m_mutex held) ------------------------------------------------------------
 
     // Moves the worker's result bytes into its inbox and whole results into `done`. True when
@@ -839,8 +815,7 @@ class pool_core
             --w.written;
             w.ran_something = true;
             const auto took = std::chrono::nanoseconds(static_cast<std::int64_t>(run_ns));
-            m_task_time = m_timed ? (4 * m_task_time + took) / 5 : took;
-            m_timed = true;
+            m_timings.record(c.call->kind, took);
             m_deaths_in_a_row = 0;
             done.push_back(std::move(c));
         }
@@ -1201,8 +1176,7 @@ class pool_core
     bool m_broken = false;
     std::string m_broken_reason;
     int m_deaths_in_a_row = 0;
-    bool m_timed = false;                                       // m_task_time holds a measurement
-    std::chrono::nanoseconds m_task_time{};                     // see ahead()
+    task_timings m_timings; // how many of a task to write ahead into a worker's ring
     std::deque<std::chrono::steady_clock::time_point> m_deaths; // within the restart window
     int m_started_workers = 0;
     int m_starting = 0; // replacements the collector is starting
