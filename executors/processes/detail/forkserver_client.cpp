@@ -48,7 +48,16 @@ class forkserver_client
         if (g_forkserver == nullptr)
         {
             g_forkserver = new forkserver_client();
-            std::atexit([] { g_forkserver->stop(); });
+            // A child of the program's own fork() inherits this handler with no server
+            // (forget_after_fork), or a server of its own, registered again.
+            std::atexit(
+                []
+                {
+                    if (g_forkserver != nullptr)
+                    {
+                        g_forkserver->stop();
+                    }
+                });
         }
         return *g_forkserver;
     }
