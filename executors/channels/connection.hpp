@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <fcntl.h>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -148,13 +149,20 @@ class connection
     }
 
     /// Runs the authkey handshake on a new connection (listener and client), closing it and
-    /// throwing authentication_error when it fails.
-    void authenticate(bool as_server, std::string_view key)
+    /// throwing authentication_error when it fails, or when the peer has not finished it
+    /// `within` that long (none: no limit).
+    void authenticate(bool as_server, std::string_view key,
+                      std::optional<std::chrono::steady_clock::duration> within = std::nullopt)
     {
+        detail::connection_end::deadline until;
+        if (within)
+        {
+            until = std::chrono::steady_clock::now() + *within;
+        }
         try
         {
-            as_server ? detail::authenticate_server(*m_end, key)
-                      : detail::authenticate_client(*m_end, key);
+            as_server ? detail::authenticate_server(*m_end, key, until)
+                      : detail::authenticate_client(*m_end, key, until);
         }
         catch (...)
         {

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "executors/errors.hpp"
+#include "runtime/errors.hpp"
 
 namespace weft::detail
 {
@@ -23,10 +24,19 @@ constexpr std::string_view failure = "#FAILURE#";
 constexpr std::size_t challenge_bytes = 40;
 constexpr std::uint64_t handshake_limit = 256; // Python's cap on pre-authentication messages
 
-std::string receive_small(connection_end& end)
+std::string receive_small(connection_end& end, connection_end::deadline until)
 {
     frame_reader reader;
-    if (!end.receive(reader, handshake_limit))
+    bool received = false;
+    try
+    {
+        received = end.receive(reader, handshake_limit, until);
+    }
+    catch (const timeout_error&)
+    {
+        throw authentication_error("weft: the peer did not finish authenticating in time");
+    }
+    if (!received)
     {
         throw authentication_error("weft: the peer closed the connection while authenticating");
     }
@@ -59,11 +69,11 @@ std::string new_challenge();
 bool digest_matches(std::string_view key, const std::string& message, const std::string& answer);
 bool well_formed_challenge(const std::string& message);
 
-void deliver_challenge(connection_end& end, std::string_view key)
+void deliver_challenge(connection_end& end, std::string_view key, connection_end::deadline until)
 {
     const std::string message = new_challenge();
     send_small(end, message);
-    const std::string answer = receive_small(end);
+    const std::string answer = receive_small(end, until);
     if (!digest_matches(key, message, answer))
     {
         send_small(end, failure);
@@ -72,15 +82,15 @@ void deliver_challenge(connection_end& end, std::string_view key)
     send_small(end, welcome);
 }
 
-void answer_challenge(connection_end& end, std::string_view key)
+void answer_challenge(connection_end& end, std::string_view key, connection_end::deadline until)
 {
-    const std::string message = receive_small(end);
+    const std::string message = receive_small(end, until);
     if (!well_formed_challenge(message))
     {
         throw authentication_error("weft: the peer's challenge is malformed");
     }
     send_small(end, hmac(key, message));
-    if (receive_small(end) != welcome)
+    if (receive_small(end, until) != welcome)
     {
         throw authentication_error("weft: digest sent was rejected (authkey mismatch)");
     }
@@ -171,16 +181,16 @@ task<void> async_authenticate_client(connection_end& end, std::string key)
     co_await async_deliver_challenge(end, key);
 }
 
-void authenticate_server(connection_end& end, std::string_view key)
+void authenticate_server(connection_end& end, std::string_view key, connection_end::deadline until)
 {
-    deliver_challenge(end, key);
-    answer_challenge(end, key);
+    deliver_challenge(end, key, until);
+    answer_challenge(end, key, until);
 }
 
-void authenticate_client(connection_end& end, std::string_view key)
+void authenticate_client(connection_end& end, std::string_view key, connection_end::deadline until)
 {
-    answer_challenge(end, key);
-    deliver_challenge(end, key);
+    answer_challenge(end, key, until);
+    deliver_challenge(end, key, until);
 }
 
 } // namespace weft::detail

@@ -12,10 +12,12 @@ namespace weft::detail
 {
 
 /// The listener's side: challenges, then answers the client's challenge. Throws
-/// authentication_error when the peer does not hold `key`.
-void authenticate_server(connection_end& end, std::string_view key);
+/// authentication_error when the peer does not hold `key`, or has not answered by `until`.
+void authenticate_server(connection_end& end, std::string_view key,
+                         connection_end::deadline until = std::nullopt);
 /// The client's side: answers, then challenges the server.
-void authenticate_client(connection_end& end, std::string_view key);
+void authenticate_client(connection_end& end, std::string_view key,
+                         connection_end::deadline until = std::nullopt);
 
 /// The same through the event loop (the key is copied: the coroutine may outlive the caller's).
 task<void> async_authenticate_server(connection_end& end, std::string key);

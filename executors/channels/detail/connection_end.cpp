@@ -279,7 +279,7 @@ bool connection_end::receive(frame_reader& into)
     return receive(into, message_limit);
 }
 
-bool connection_end::receive(frame_reader& into, std::uint64_t limit)
+bool connection_end::receive(frame_reader& into, std::uint64_t limit, deadline until)
 {
     (void)take(way::receive);
     const held_way held(*this, way::receive);
@@ -326,7 +326,13 @@ bool connection_end::receive(frame_reader& into, std::uint64_t limit)
         case io_progress::closed:
             return false;
         case io_progress::would_block:
-            break; // the receive timeout (or O_NONBLOCK set by another holder): again
+            // The receive timeout (or O_NONBLOCK set by another holder): again, unless it is
+            // too late.
+            if (until && std::chrono::steady_clock::now() >= *until)
+            {
+                throw timeout_error("weft: connection: no message came in time");
+            }
+            break;
         }
     }
 }

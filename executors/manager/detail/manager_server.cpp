@@ -250,15 +250,19 @@ class store
     std::uint64_t m_last = 0;
 };
 
+// A client process answers the handshake in milliseconds; one that has not in this long is
+// not one (or is stuck), and gives back its thread and descriptor.
+constexpr std::chrono::seconds g_handshake_time{10};
+
 // Authenticates one connected process, then answers it until it hangs up; a shutdown request
 // ends the server. On the connection's own thread: a client that connects and then says nothing
-// holds up only this thread, never the accepting loop.
+// holds up only this thread, never the accepting loop, and only for g_handshake_time.
 void serve(store& objects, uring::owned_fd fd, const std::string& authkey)
 {
     try
     {
         connection<std::string> peer(std::move(fd), true, true);
-        peer.authenticate(true, authkey);
+        peer.authenticate(true, authkey, g_handshake_time);
         for (;;)
         {
             const std::string bytes = peer.recv_bytes();

@@ -11,6 +11,7 @@
 #include <weft/weft.hpp>
 
 #include <boost/test/unit_test.hpp>
+#include <sys/socket.h>
 
 #include "../processes/pool_test_support.hpp"
 #include "executors/channels/detail/socket_setup.hpp"
@@ -117,6 +118,34 @@ BOOST_AUTO_TEST_CASE(garbage_before_authentication_is_refused_without_reading_it
         });
     BOOST_CHECK_THROW((void)l.accept(), std::runtime_error); // over the 256-byte cap
     rogue.join();
+}
+
+// A peer that connects and says nothing, or stops in the middle of a message, fails the
+// handshake once its time is up (the manager's server gives each client 10 s) instead of
+// holding the thread forever.
+BOOST_AUTO_TEST_CASE(a_silent_or_stalled_peer_fails_a_handshake_with_a_deadline)
+{
+    for (const bool send_part : {false, true})
+    {
+        BOOST_TEST_CONTEXT((send_part ? "part of a message" : "silent"))
+        {
+            int ends[2] = {-1, -1};
+            BOOST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) == 0);
+            weft::uring::owned_fd peer(ends[1]);
+            connection<std::string> server(weft::uring::owned_fd{ends[0]}, true, true);
+            if (send_part)
+            {
+                const std::uint32_t part = 40; // a length, and none of the bytes it announces
+                BOOST_REQUIRE(::send(peer.get(), &part, sizeof part, MSG_NOSIGNAL) == sizeof part);
+            }
+            const auto started = std::chrono::steady_clock::now();
+            BOOST_CHECK_THROW(server.authenticate(true, "key", 300ms), weft::authentication_error);
+            const auto took = std::chrono::steady_clock::now() - started;
+            BOOST_TEST(took >= 300ms);
+            BOOST_TEST(took < patience);
+            BOOST_TEST(server.closed());
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(async_accept_and_async_client_run_the_handshake_through_the_loop)
