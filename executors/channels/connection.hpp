@@ -16,6 +16,7 @@
 #include "executors/channels/detail/authentication.hpp"
 #include "executors/channels/detail/connection_end.hpp"
 #include "executors/channels/detail/queue_codec.hpp"
+#include "executors/detail/future_state.hpp"
 #include "executors/errors.hpp"
 #include "executors/interprocess/detail/robust_lock.hpp"
 #include "executors/processes/shippable.hpp"
@@ -157,7 +158,7 @@ class connection
         detail::connection_end::deadline until;
         if (within)
         {
-            until = std::chrono::steady_clock::now() + *within;
+            until = detail::deadline_after(*within);
         }
         try
         {

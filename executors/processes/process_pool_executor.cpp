@@ -238,7 +238,7 @@ class pool_core
 
     void enqueue(std::shared_ptr<pool_call_base> call)
     {
-        call->kind = task_kind(call->message);
+        call->timing_key = timing_key_of(call->message);
         std::lock_guard lock(m_mutex);
         require_accepting();
         m_pending.push_back(std::move(call));
@@ -251,7 +251,7 @@ class pool_core
     {
         for (auto& call : calls)
         {
-            call->kind = task_kind(call->message);
+            call->timing_key = timing_key_of(call->message);
         }
         std::lock_guard lock(m_mutex);
         require_accepting();
@@ -597,11 +597,15 @@ class pool_core
         bool any = false;
         while (!m_pending.empty())
         {
-            const std::size_t ahead = m_timings.ahead(m_pending.front()->kind);
+            const std::size_t ahead = m_timings.ahead(m_pending.front()->timing_key);
             worker_slot* best = nullptr;
             for (auto& w : m_workers)
             {
+                // A task not known to be short goes only to an idle worker, so it is the front
+                // one; nothing is written behind it to wait for it.
                 if (w->stop_sent || w->assigned.size() >= ahead ||
+                    (!w->assigned.empty() &&
+                     m_timings.ahead(w->assigned.front()->timing_key) == 1) ||
                     (m_max_tasks != 0 && w->sent >= m_max_tasks))
                 {
                     continue;
@@ -815,7 +819,7 @@ class pool_core
             --w.written;
             w.ran_something = true;
             const auto took = std::chrono::nanoseconds(static_cast<std::int64_t>(run_ns));
-            m_timings.record(c.call->kind, took);
+            m_timings.record(c.call->timing_key, took);
             m_deaths_in_a_row = 0;
             done.push_back(std::move(c));
         }

@@ -305,7 +305,9 @@ bool connection_end::receive(frame_reader& into, std::uint64_t limit, deadline u
         io_progress progress = io_progress::would_block;
         try
         {
-            progress = into.step(fd, limit, m_buffer, true);
+            // With a deadline, never inside recvmsg: a peer sending a byte at a time would keep
+            // a blocking read going past it.
+            progress = into.step(fd, limit, m_buffer, !until);
         }
         catch (...)
         {
@@ -326,9 +328,9 @@ bool connection_end::receive(frame_reader& into, std::uint64_t limit, deadline u
         case io_progress::closed:
             return false;
         case io_progress::would_block:
-            // The receive timeout (or O_NONBLOCK set by another holder): again, unless it is
-            // too late.
-            if (until && std::chrono::steady_clock::now() >= *until)
+            // The receive timeout (or O_NONBLOCK set by another holder): again. With a
+            // deadline: waits in poll (beside close()'s eventfd) until data or the deadline.
+            if (until && !wait(fd, POLLIN, until))
             {
                 throw timeout_error("weft: connection: no message came in time");
             }

@@ -41,8 +41,8 @@ class connection_end
     /// waits) or write-only.
     bool receive(frame_reader& into);
     /// The same, refusing a message longer than `limit` bytes (std::runtime_error), and with
-    /// a deadline: weft::timeout_error when no whole message came by `until` (a part of one
-    /// leaves the end unusable for messages).
+    /// a deadline: weft::timeout_error when no whole message came by `until`, which leaves
+    /// the end unusable for receiving.
     bool receive(frame_reader& into, std::uint64_t limit, deadline until = std::nullopt);
     /// Whether a message (or the end of file) can be received without blocking, waiting at most
     /// until `until` (none: forever).

@@ -287,8 +287,8 @@ void serve(store& objects, uring::owned_fd fd, const std::string& authkey)
     }
     catch (...)
     {
-        // The process hung up (eof_error), did not hold the key, or sent something unreadable:
-        // drop it.
+        // The process hung up (eof_error), did not hold the key or did not prove it within
+        // g_handshake_time, or sent something unreadable: drop it.
     }
 }
 

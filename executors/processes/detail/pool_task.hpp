@@ -345,11 +345,11 @@ class pool_call_base
     // Kept alive by every call, so that a waiter can enter the pool whatever happens to the
     // executor meanwhile (the pool holds its queued calls: the cycle ends as each completes).
     std::shared_ptr<pool_core> pool;
-    std::string message;    // the encoded task, kept until the outcome arrives (a re-send needs it)
-    attachments attached;   // the shared memory the message refers to, sent with it
-    bool running = false;   // set_running_or_notify_cancel already succeeded
-    int retries = 0;        // times re-sent after its worker died running it (max_retries)
-    std::uint64_t kind = 0; // what it runs (task_kind): the pool times each kind on its own
+    std::string message;  // the encoded task, kept until the outcome arrives (a re-send needs it)
+    attachments attached; // the shared memory the message refers to, sent with it
+    bool running = false; // set_running_or_notify_cancel already succeeded
+    int retries = 0;      // times re-sent after its worker died running it (max_retries)
+    std::uint64_t timing_key = 0; // what it runs (timing_key_of): timed per function
 
     /// set_running_or_notify_cancel: false when the caller cancelled it first.
     virtual bool start() noexcept = 0;

@@ -13,7 +13,7 @@ namespace
 
 // Many tasks ahead keep a worker of short tasks busy while the collector sleeps or refills
 // it; few keep long tasks from queueing behind one worker while another idles (a task in a
-// ring is not taken back unless its worker dies). Timed per kind, not pool-wide: on 16 cores a
+// ring is not taken back unless its worker dies). Timed per function, not pool-wide: on 16 cores a
 // prime count split in 256 chunks, submitted after a warm-up of trivial tasks, went out 16 to
 // a worker on the warm-up's timing and ran 11.6-13.4x serial where threads ran 14.1x.
 constexpr std::size_t g_ahead_unknown = 1;
@@ -23,13 +23,13 @@ constexpr std::size_t g_ahead_short = 64;
 constexpr std::chrono::nanoseconds g_short_task = std::chrono::microseconds(100);
 constexpr std::chrono::nanoseconds g_long_task = std::chrono::milliseconds(2);
 
-// Kinds are a program's functions, a few: a program that makes more (a pool fed from plugins
+// Keys are a program's functions, a few: a program that makes more (a pool fed from plugins
 // loaded and unloaded without end) starts its timings over rather than growing them.
-constexpr std::size_t g_most_kinds = 4096;
+constexpr std::size_t g_most_keys = 4096;
 
 } // namespace
 
-std::uint64_t task_kind(std::string_view message) noexcept
+std::uint64_t timing_key_of(std::string_view message) noexcept
 {
     if (message.size() < task_prefix_size + 4)
     {
@@ -44,9 +44,9 @@ std::uint64_t task_kind(std::string_view message) noexcept
     return std::hash<std::string_view>{}(message.substr(task_prefix_size + 4, code_size));
 }
 
-std::size_t task_timings::ahead(std::uint64_t kind) const noexcept
+std::size_t task_timings::ahead(std::uint64_t key) const noexcept
 {
-    const auto found = m_average.find(kind);
+    const auto found = m_average.find(key);
     if (found == m_average.end())
     {
         return g_ahead_unknown;
@@ -58,16 +58,23 @@ std::size_t task_timings::ahead(std::uint64_t kind) const noexcept
     return found->second < g_long_task ? g_ahead_medium : g_ahead_long;
 }
 
-void task_timings::record(std::uint64_t kind, std::chrono::nanoseconds took)
+void task_timings::record(std::uint64_t key, std::chrono::nanoseconds took) noexcept
 {
-    if (m_average.size() >= g_most_kinds && !m_average.contains(kind))
+    try
     {
-        m_average.clear();
+        if (m_average.size() >= g_most_keys && !m_average.contains(key))
+        {
+            m_average.clear();
+        }
+        const auto [at, fresh] = m_average.try_emplace(key, took);
+        if (!fresh)
+        {
+            at->second = (4 * at->second + took) / 5;
+        }
     }
-    const auto [at, fresh] = m_average.try_emplace(kind, took);
-    if (!fresh)
+    catch (...)
     {
-        at->second = (4 * at->second + took) / 5;
+        // No memory for a new entry: that function stays untimed (one task ahead).
     }
 }
 

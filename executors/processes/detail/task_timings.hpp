@@ -11,18 +11,20 @@
 namespace weft::detail
 {
 
-/// Names what a task message runs (its trampoline and target, not its arguments): tasks of
-/// one kind are timed together. 0 for a message too short to name one.
-[[nodiscard]] std::uint64_t task_kind(std::string_view message) noexcept;
+/// Names what a task message runs (its trampoline and target, not its arguments): tasks with
+/// one key are timed together. 0 for a message too short to name one.
+[[nodiscard]] std::uint64_t timing_key_of(std::string_view message) noexcept;
 
-/// A moving average of the run time of each kind of task, as its workers timed it.
+/// A moving average of the run time of each function's tasks (by timing key), as the workers
+/// timed them.
 class task_timings
 {
   public:
-    /// Tasks of `kind` to keep in one worker's ring at once: one until the kind was timed,
-    /// many once its tasks are seen to be short, one when they are long.
-    [[nodiscard]] std::size_t ahead(std::uint64_t kind) const noexcept;
-    void record(std::uint64_t kind, std::chrono::nanoseconds took);
+    /// Tasks with `key` to keep in one worker's ring at once: one until they were timed, many
+    /// once they are seen to be short, one when they are long.
+    [[nodiscard]] std::size_t ahead(std::uint64_t key) const noexcept;
+    /// Adds a run's time. Never throws: a timing that cannot be kept is only advice lost.
+    void record(std::uint64_t key, std::chrono::nanoseconds took) noexcept;
 
   private:
     std::unordered_map<std::uint64_t, std::chrono::nanoseconds> m_average;

@@ -36,7 +36,8 @@ int nap_then_pid(int milliseconds)
 
 // The seeds' CPU-bound pattern: a warm-up of trivial tasks, then a few long ones. Timed
 // pool-wide, the warm-up made the long tasks go out many to a worker, and one worker ran two
-// while the other idled (on 16 cores: processes 11.6x serial where threads ran 14.1x).
+// while the other idled (on 16 cores: processes 11.6x serial where threads ran 14.1x). A
+// 1,500 ms task and three of 300 ms on two workers.
 BOOST_AUTO_TEST_CASE(long_tasks_after_many_short_ones_wait_for_an_idle_worker)
 {
     for (const auto method : all_methods)
@@ -53,19 +54,55 @@ BOOST_AUTO_TEST_CASE(long_tasks_after_many_short_ones_wait_for_an_idle_worker)
             {
                 (void)f.result(patience);
             }
-            // One 600 ms task and three of 200 ms on two workers: the three fit, one after
+            // One 1,500 ms task and three of 300 ms on two workers: the three fit, one after
             // another, on the worker that does not run the long one.
-            auto longest = pool.submit(nap_then_pid, 600);
+            auto longest = pool.submit(nap_then_pid, 1500);
             std::vector<future<int>> shorter;
             for (int i = 0; i < 3; ++i)
             {
-                shorter.push_back(pool.submit(nap_then_pid, 200));
+                shorter.push_back(pool.submit(nap_then_pid, 300));
             }
             const int long_pid = longest.result(patience);
             for (auto& f : shorter)
             {
                 BOOST_TEST(f.result(patience) != long_pid);
             }
+        }
+    }
+}
+
+// Short tasks submitted while a long one runs are not written behind it: they would wait for
+// it while the other worker idles (63 of 200 did, before the worker's front task counted).
+BOOST_AUTO_TEST_CASE(short_tasks_are_not_queued_behind_a_long_one)
+{
+    for (const auto method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 2, .start_method = method});
+            std::vector<future<int>> warm_up;
+            for (int i = 0; i < 500; ++i)
+            {
+                warm_up.push_back(pool.submit(my_pid));
+            }
+            for (auto& f : warm_up)
+            {
+                (void)f.result(patience);
+            }
+            (void)pool.submit(nap_then_pid, 50).result(patience); // naps are long now
+            auto longest = pool.submit(nap_then_pid, 1500);
+            std::vector<future<int>> shorts;
+            for (int i = 0; i < 200; ++i)
+            {
+                shorts.push_back(pool.submit(my_pid));
+            }
+            const int long_pid = longest.result(patience);
+            int behind = 0;
+            for (auto& f : shorts)
+            {
+                behind += f.result(patience) == long_pid ? 1 : 0;
+            }
+            BOOST_TEST(behind == 0);
         }
     }
 }
