@@ -37,6 +37,10 @@ class forkserver_client;
 std::mutex g_instance_mutex; // guards g_forkserver
 forkserver_client* g_forkserver = nullptr;
 
+// What a forked child stops using without destroying it (its mutex may be held by a thread
+// the child does not have), kept reachable so that a leak checker at the child's exit is quiet.
+forkserver_client* volatile g_left_behind = nullptr;
+
 // The program's side of the fork server (forkserver.hpp): starts the server on first use,
 // sends it one request per child, and stops it at exit.
 class forkserver_client
@@ -73,7 +77,8 @@ class forkserver_client
         {
             g_forkserver->m_socket.reset();
             g_forkserver->m_server.pidfd.reset(); // not this process's child: nothing to reap
-            g_forkserver = nullptr;               // leaked: its mutex belongs to the parent
+            g_left_behind = g_forkserver;
+            g_forkserver = nullptr;
         }
     }
 

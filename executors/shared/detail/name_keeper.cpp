@@ -88,6 +88,10 @@ void unlock_in_parent() noexcept
     state_slot()->mutex.unlock();
 }
 
+// What a forked child stops using without destroying it (its mutex may be held by a thread
+// the child does not have), kept reachable so that a leak checker at the child's exit is quiet.
+keeper_state* volatile g_left_behind = nullptr;
+
 // A forked child owns none of its parent's names (the handles it inherits know they are not
 // the owner's: see shared_segment): it lets go of the parent's pipe, so that the keeper is not
 // kept waiting for the child's end, and starts from nothing.
@@ -102,7 +106,8 @@ void fresh_state_in_child() noexcept
     {
         ::munmap(old->shared, table_bytes);
     }
-    state_slot() = new keeper_state; // the old one's mutex is held: left as it is
+    g_left_behind = old;
+    state_slot() = new keeper_state;
 }
 
 const int g_atfork_registered =

@@ -46,12 +46,21 @@ registry& the_registry()
     return *registry_slot();
 }
 
+// What a forked child stops using without destroying it (its mutex may be held by a thread
+// the child does not have), kept reachable so that a leak checker at the child's exit is quiet.
+registry* volatile g_left_behind = nullptr;
+
 // A child forked while another thread held the registry's mutex (or was changing its map)
 // would hang or trip on it: the child starts from an empty registry instead (the old one is
 // left as it is; it only loses the sharing of mappings received before the fork).
 void fresh_registry_in_child() noexcept
 {
-    registry_slot() = new (std::nothrow) registry;
+    registry* const fresh = new (std::nothrow) registry;
+    if (fresh != nullptr)
+    {
+        g_left_behind = registry_slot();
+        registry_slot() = fresh;
+    }
 }
 
 const int g_atfork_registered = ::pthread_atfork(nullptr, nullptr, &fresh_registry_in_child);
