@@ -59,10 +59,10 @@ struct shm_channel_header
     // nothing on every round trip).
     std::atomic<std::uint32_t> tasks_blocked{0};
     // Threads of the pool blocked in result() on a call this worker holds register here and
-    // collect its results themselves (process_pool_executor.cpp, "Waiters"): while any is
-    // registered the worker leaves the collector thread asleep and, when one sleeps on
-    // `waiter_bell` (counted in `waiter_sleepers`), rings that futex instead, so that a cold
-    // round trip is two wake-ups (caller -> worker -> caller), not three.
+    // collect its results themselves (pool_core_waiters.cpp): while any is registered the
+    // worker leaves the collector thread asleep and, when one sleeps on `waiter_bell` (counted
+    // in `waiter_sleepers`), rings that futex instead, so that a cold round trip is two
+    // wake-ups (caller -> worker -> caller), not three.
     alignas(64) std::atomic<std::uint32_t> waiters{0};
     std::atomic<std::uint32_t> waiter_sleepers{0};
     std::atomic<std::uint32_t> waiter_bell{0};

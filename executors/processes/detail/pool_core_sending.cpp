@@ -1,0 +1,173 @@
+// Handing queued calls to workers: which worker takes the next call (as many ahead into a
+// worker's ring as task_timings says), and writing them there (their shared memory descriptors
+// first).
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "executors/processes/detail/pool_core.hpp"
+#include "executors/processes/detail/shm_channel.hpp"
+
+namespace weft::detail
+{
+void pool_core::dispatch()
+{
+    if (m_broken)
+    {
+        return;
+    }
+    bool any = false;
+    while (!m_pending.empty())
+    {
+        const std::size_t ahead = m_timings.ahead(m_pending.front()->timing_key);
+        worker_slot* best = nullptr;
+        for (auto& w : m_workers)
+        {
+            // A task not known to be short goes only to an idle worker, so it is the front
+            // one; nothing is written behind it to wait for it.
+            if (w->stop_sent || w->assigned.size() >= ahead ||
+                (!w->assigned.empty() && m_timings.ahead(w->assigned.front()->timing_key) == 1) ||
+                (m_max_tasks != 0 && w->sent >= m_max_tasks))
+            {
+                continue;
+            }
+            if (best == nullptr || w->assigned.size() < best->assigned.size())
+            {
+                best = w.get();
+            }
+        }
+        if (best == nullptr)
+        {
+            break;
+        }
+        std::shared_ptr<pool_call_base> call = std::move(m_pending.front());
+        m_pending.pop_front();
+        if (!call->running)
+        {
+            if (!call->start())
+            {
+                continue; // cancelled while it waited
+            }
+            call->running = true;
+        }
+        best->assigned.push_back(std::move(call));
+        ++best->sent;
+        any = true;
+    }
+    if (any)
+    {
+        for (auto& w : m_workers)
+        {
+            pump(*w);
+        }
+    }
+}
+
+bool pool_core::pump(worker_slot& w)
+{
+    bool moved = false;
+    shm_channel_header& header = w.channel.header();
+    while (w.written < w.assigned.size())
+    {
+        if (!w.announced)
+        {
+            // Before the first byte: the worker decodes the message only once it is whole.
+            const announce_outcome sent = announce(w);
+            if (sent == announce_outcome::worker_gone)
+            {
+                break; // its death sends the unwritten calls to other workers
+            }
+            if (sent == announce_outcome::failed)
+            {
+                continue; // that call left `assigned`, failed
+            }
+            w.announced = true;
+        }
+        pool_call_base& call = *w.assigned[w.written];
+        const std::string& message = call.message;
+        const std::size_t put =
+            w.channel.write_some(header.tasks, w.channel.task_bytes(), message.data() + w.partial,
+                                 message.size() - w.partial);
+        moved = moved || put > 0;
+        w.partial += put;
+        if (w.partial < message.size())
+        {
+            // The ring is full: the worker announces the room it makes (notify_room) once it
+            // sees the flag; room made before that is found by checking again.
+            header.tasks_blocked.store(1, std::memory_order_seq_cst);
+            if (w.channel.writable(header.tasks) == 0)
+            {
+                break;
+            }
+            continue;
+        }
+        ++w.written;
+        w.partial = 0;
+        w.announced = false;
+    }
+    if (w.written == w.assigned.size())
+    {
+        header.tasks_blocked.store(0, std::memory_order_relaxed);
+    }
+    if (moved)
+    {
+        wake_worker(header);
+    }
+    return moved;
+}
+
+// A call whose descriptors cannot be sent is taken out unwritten and failed (by whoever next
+// takes m_refused, outside the lock) with the cause; the worker never sees it, and drops at its
+// next receive any datagram of it that did go (another message's id). A worker that is gone
+// cannot take them: its death re-sends the call.
+announce_outcome pool_core::announce(worker_slot& w)
+{
+    const auto at = w.assigned.begin() + static_cast<std::ptrdiff_t>(w.written);
+    std::exception_ptr error;
+    const announce_outcome sent =
+        announce_attachments(w.socket.get(), w.child.pid, (*at)->id, (*at)->attached, error);
+    if (sent == announce_outcome::failed)
+    {
+        m_refused.push_back(pool_completion{std::move(*at), outcome_kind::value, {}, error});
+        w.assigned.erase(at);
+        --w.sent; // max_tasks_per_child counts what reaches the worker
+        ring_pool_bell();
+    }
+    return sent;
+}
+
+bool pool_core::take_refused(std::vector<pool_completion>& done)
+{
+    if (m_refused.empty())
+    {
+        return false;
+    }
+    for (pool_completion& c : m_refused)
+    {
+        done.push_back(std::move(c));
+    }
+    m_refused.clear();
+    return true;
+}
+
+void pool_core::send_stop(worker_slot& w)
+{
+    char stop[12] = {};
+    const std::uint32_t length = 8;
+    std::memcpy(stop, &length, sizeof length);
+    // Every call came back, so the worker has read everything: the ring is empty.
+    if (w.channel.writable(w.channel.header().tasks) >= sizeof stop)
+    {
+        (void)w.channel.write_some(w.channel.header().tasks, w.channel.task_bytes(), stop,
+                                   sizeof stop);
+        w.stop_sent = true;
+        wake_worker(w.channel.header());
+    }
+}
+
+} // namespace weft::detail
