@@ -4,12 +4,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cxxabi.h>
 #include <exception>
-#include <memory>
 #include <signal.h>
 #include <string>
-#include <typeinfo>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -18,6 +15,7 @@
 #include <sys/stat.h>
 #include <system_error>
 
+#include "executors/processes/detail/exception_description.hpp"
 #include "executors/processes/detail/launch.hpp"
 #include "executors/processes/detail/payload.hpp"
 #include "executors/processes/main_guard.hpp"
@@ -31,14 +29,6 @@ namespace
 std::string g_process_name = "MainProcess";
 bool g_daemon = false;
 std::vector<int> g_inherited_fds;
-
-std::string demangled(const char* mangled)
-{
-    int status = 0;
-    std::unique_ptr<char, void (*)(void*)> name(
-        abi::__cxa_demangle(mangled, nullptr, nullptr, &status), &std::free);
-    return status == 0 && name ? std::string(name.get()) : std::string(mangled);
-}
 
 std::string read_all(int fd)
 {
@@ -110,21 +100,9 @@ void die_with_parent(pid_t parent)
 
 void report_exception(const std::string& name)
 {
-    const std::type_info* type = abi::__cxa_current_exception_type();
-    std::string what = "(not a std::exception)";
-    try
-    {
-        throw;
-    }
-    catch (const std::exception& e)
-    {
-        what = e.what();
-    }
-    catch (...)
-    {
-    }
-    std::fprintf(stderr, "Process %s: %s: %s\n", name.c_str(),
-                 type != nullptr ? demangled(type->name()).c_str() : "unknown", what.c_str());
+    const exception_description caught = describe_current_exception();
+    std::fprintf(stderr, "Process %s: %s: %s\n", name.c_str(), caught.type_name.c_str(),
+                 caught.what.c_str());
 }
 
 void fail_child(const char* what, const std::string& detail)

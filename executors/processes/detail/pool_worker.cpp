@@ -5,23 +5,21 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <cxxabi.h>
 #include <exception>
 #include <fcntl.h>
 #include <functional>
 #include <map>
-#include <memory>
 #include <optional>
 #include <sched.h>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
-#include <typeinfo>
 #include <unistd.h>
 #include <utility>
 
 #include "executors/detail/futex.hpp"
+#include "executors/processes/detail/exception_description.hpp"
 #include "executors/processes/detail/launch.hpp"
 #include "executors/processes/detail/pool_task.hpp"
 #include "executors/processes/detail/shm_channel.hpp"
@@ -46,33 +44,12 @@ const std::chrono::nanoseconds g_notify_grace = std::thread::hardware_concurrenc
                                                     ? std::chrono::microseconds(10)
                                                     : std::chrono::nanoseconds(0);
 
-std::string demangled(const char* mangled)
-{
-    int status = 0;
-    std::unique_ptr<char, void (*)(void*)> name(
-        abi::__cxa_demangle(mangled, nullptr, nullptr, &status), &std::free);
-    return status == 0 && name ? std::string(name.get()) : std::string(mangled);
-}
-
 // Appends the type name and what() of the exception being handled.
 void encode_current_exception(std::string& out)
 {
-    const std::type_info* type = abi::__cxa_current_exception_type();
-    std::string name = type != nullptr ? demangled(type->name()) : std::string("unknown");
-    std::string what = "(not a std::exception)";
-    try
-    {
-        throw;
-    }
-    catch (const std::exception& e)
-    {
-        what = e.what();
-    }
-    catch (...)
-    {
-    }
+    exception_description caught = describe_current_exception();
     wire_writer writer(out);
-    writer.archive()(name, what);
+    writer.archive()(caught.type_name, caught.what);
 }
 
 class worker
