@@ -1,9 +1,9 @@
 // forkserver_payload(): the program's side of the fork server (forkserver.hpp).
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <mutex>
 #include <new>
 #include <poll.h>
@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <system_error>
 
+#include "executors/detail/scm_rights.hpp"
 #include "executors/processes/detail/child_environment.hpp"
 #include "executors/processes/detail/forkserver.hpp"
 #include "executors/processes/detail/launch.hpp"
@@ -156,22 +157,15 @@ class forkserver_client
         std::uint32_t magic = payload_header::magic_value;
         iovec io{&magic, sizeof magic};
         constexpr std::size_t most = 1 + max_extra_fds;
-        alignas(cmsghdr) char control[CMSG_SPACE(most * sizeof(int))] = {};
-        const std::size_t count = 1 + extra_fds.size();
+        // The payload's memfd first, then the child's own descriptors (forkserver.hpp).
+        int fds[most] = {};
+        fds[0] = memfd;
+        std::copy(extra_fds.begin(), extra_fds.end(), fds + 1);
+        scm_rights_buffer<most> control;
         msghdr message{};
         message.msg_iov = &io;
         message.msg_iovlen = 1;
-        message.msg_control = control;
-        message.msg_controllen = CMSG_SPACE(count * sizeof(int));
-        cmsghdr* c = CMSG_FIRSTHDR(&message);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(count * sizeof(int));
-        std::memcpy(CMSG_DATA(c), &memfd, sizeof memfd);
-        for (std::size_t i = 0; i < extra_fds.size(); ++i)
-        {
-            std::memcpy(CMSG_DATA(c) + (i + 1) * sizeof(int), &extra_fds[i], sizeof(int));
-        }
+        attach_descriptors(message, control.bytes, std::span<const int>(fds, 1 + extra_fds.size()));
         ssize_t n = 0;
         do
         {

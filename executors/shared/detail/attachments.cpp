@@ -4,11 +4,14 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <span>
 #include <stdexcept>
 #include <string>
 
 #include <sys/socket.h>
 #include <system_error>
+
+#include "executors/detail/scm_rights.hpp"
 
 namespace weft::detail
 {
@@ -252,17 +255,11 @@ bool send_attachments(int socket, std::uint64_t id, const attachments& what, boo
         datagram_head head{id, static_cast<std::uint32_t>(fds.size()),
                            static_cast<std::uint32_t>(first)};
         iovec iov{&head, sizeof head};
-        alignas(cmsghdr) char control[CMSG_SPACE(fds_per_datagram * sizeof(int))] = {};
+        scm_rights_buffer<fds_per_datagram> control;
         msghdr msg{};
         msg.msg_iov = &iov;
         msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
-        cmsghdr* c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(n * sizeof(int));
-        std::memcpy(CMSG_DATA(c), fds.data() + first, n * sizeof(int));
+        attach_descriptors(msg, control.bytes, std::span(fds).subspan(first, n));
         while (::sendmsg(socket, &msg, MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT)) < 0)
         {
             if (!wait && (errno == EAGAIN || errno == EWOULDBLOCK))
