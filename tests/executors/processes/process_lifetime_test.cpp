@@ -1,0 +1,157 @@
+#define BOOST_TEST_MODULE process_lifetime
+#define BOOST_TEST_NO_MAIN
+// How long a weft::process lives: destroying one joins it (or terminates a daemon), a daemon
+// has no children, every child dies with its parent, and neither the thread that started a
+// child nor the parent's fork server and launcher thread decide a forked child's fate.
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <weft/weft.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include "support/eventually.hpp"
+#include "support/process_tests.hpp"
+
+using weft::testing::eventually;
+using weft::testing::pid_exists;
+using weft::testing::pid_running;
+
+namespace
+{
+
+void sleep_then_write(int ms, std::string path)
+{
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    std::ofstream(path) << "done";
+}
+
+void try_to_start_a_child(std::string path)
+{
+    try
+    {
+        process child(sleep_ms, 0);
+        child.start();
+        child.join();
+        std::ofstream(path) << "started";
+    }
+    catch (const weft::invalid_state_error& e)
+    {
+        std::ofstream(path) << "refused: " << e.what();
+    }
+}
+
+// The middle of a three-generation family: starts a grandchild that sleeps for a minute,
+// writes its pid, and then waits to be killed.
+void start_sleeping_grandchild(std::string path, start_method method)
+{
+    process grandchild({.start_method = method}, sleep_ms, 60'000);
+    grandchild.start();
+    std::ofstream(path) << *grandchild.pid();
+    std::this_thread::sleep_for(60s);
+}
+
+// Run in a forked child: starts grandchildren by forkserver from the main thread and by spawn
+// from another thread, and writes their exit codes.
+void start_grandchildren(std::string path)
+{
+    process by_server({.start_method = start_method::forkserver}, exit_with, 4);
+    by_server.start();
+    by_server.join();
+    process by_spawn({.start_method = start_method::spawn}, exit_with, 5);
+    std::thread([&by_spawn] { by_spawn.start(); }).join();
+    by_spawn.join();
+    std::ofstream(path) << by_server.exitcode().value_or(-1) << ','
+                        << by_spawn.exitcode().value_or(-1);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(destroying_a_non_daemon_process_joins_it)
+{
+    scratch_file out;
+    {
+        process p(sleep_then_write, 200, out.path());
+        p.start();
+    }
+    BOOST_TEST(out.read() == "done");
+}
+
+BOOST_AUTO_TEST_CASE(destroying_a_daemon_process_terminates_it)
+{
+    pid_t pid = 0;
+    const auto begin = std::chrono::steady_clock::now();
+    {
+        process p({.daemon = true}, sleep_ms, 60'000);
+        p.start();
+        pid = *p.pid();
+    }
+    BOOST_TEST((std::chrono::steady_clock::now() - begin < 10s));
+    BOOST_TEST(!pid_exists(pid));
+}
+
+BOOST_AUTO_TEST_CASE(a_daemon_process_may_not_have_children)
+{
+    for (const start_method method : all_methods)
+    {
+        scratch_file out;
+        process p({.daemon = true, .start_method = method}, try_to_start_a_child, out.path());
+        p.start();
+        p.join();
+        BOOST_TEST(out.read().rfind("refused: ", 0) == 0, out.read());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(every_child_dies_with_its_parent)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            scratch_file out;
+            process middle({.start_method = method}, start_sleeping_grandchild, out.path(), method);
+            middle.start();
+            BOOST_REQUIRE(eventually([&] { return !out.read().empty(); }));
+            const pid_t grandchild = std::stoi(out.read());
+            BOOST_TEST(pid_running(grandchild));
+            middle.kill();
+            middle.join();
+            BOOST_TEST(eventually([&] { return !pid_running(grandchild); }));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_child_started_from_a_short_lived_thread_outlives_the_thread)
+{
+    for (const start_method method : all_methods)
+    {
+        process p({.start_method = method}, sleep_ms, 300);
+        std::thread([&p] { p.start(); }).join();
+        std::this_thread::sleep_for(100ms);
+        BOOST_TEST(p.is_alive(), weft::to_string(method));
+        p.join();
+        BOOST_TEST(exit_of(p) == 0, weft::to_string(method));
+    }
+}
+
+// The parent's fork server and launcher thread are in use when it forks: the child must start
+// its own instead of talking to the parent's (whose children would be the parent's).
+BOOST_AUTO_TEST_CASE(a_forked_child_starts_processes_of_its_own)
+{
+    process warm({.start_method = start_method::forkserver}, sleep_ms, 0);
+    std::thread([&warm] { warm.start(); }).join(); // the parent's launcher thread and server
+    warm.join();
+    scratch_file out;
+    process middle({.start_method = start_method::fork}, start_grandchildren, out.path());
+    middle.start();
+    BOOST_TEST(middle.join(60s));
+    BOOST_TEST(exit_of(middle) == 0);
+    BOOST_TEST(out.read() == "4,5");
+}
+
+int main(int argc, char** argv)
+{
+    weft::main_guard(argc, argv);
+    return boost::unit_test::unit_test_main(&init_unit_test, argc, argv);
+}
