@@ -13,21 +13,7 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "support/gate.hpp"
-
-using namespace std::chrono_literals;
-using weft::thread_pool_executor;
-using weft::testing::gate;
-
-namespace
-{
-
-int square(int x)
-{
-    return x * x;
-}
-
-} // namespace
+#include "support/thread_pool_tests.hpp"
 
 BOOST_AUTO_TEST_CASE(map_yields_results_in_input_order)
 {

@@ -11,22 +11,7 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "support/gate.hpp"
-
-using namespace std::chrono_literals;
-using weft::future;
-using weft::thread_pool_executor;
-using weft::testing::gate;
-
-namespace
-{
-
-int square(int x)
-{
-    return x * x;
-}
-
-} // namespace
+#include "support/thread_pool_tests.hpp"
 
 BOOST_AUTO_TEST_CASE(submit_after_shutdown_is_an_invalid_state_error)
 {

@@ -20,21 +20,11 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "support/gate.hpp"
 #include "support/run_task.hpp"
-
-using namespace std::chrono_literals;
-using weft::future;
-using weft::thread_pool_executor;
-using weft::testing::gate;
+#include "support/thread_pool_tests.hpp"
 
 namespace
 {
-
-int square(int x)
-{
-    return x * x;
-}
 
 std::string os_thread_name()
 {
