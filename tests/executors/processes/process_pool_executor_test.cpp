@@ -16,23 +16,14 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "support/labelled.hpp"
 #include "support/process_pool_tests.hpp"
 
+using weft::testing::labelled;
 using weft::testing::my_pid;
 
 namespace
 {
-
-struct labelled
-{
-    std::string label;
-    std::vector<int> values;
-    template <class Archive>
-    void serialize(Archive& archive)
-    {
-        archive(label, values);
-    }
-};
 
 struct my_error : std::runtime_error
 {

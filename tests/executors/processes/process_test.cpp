@@ -15,8 +15,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "support/labelled.hpp"
 #include "support/process_tests.hpp"
 
+using weft::testing::labelled;
 using weft::testing::pid_exists;
 using weft::testing::still_running;
 
@@ -27,17 +29,6 @@ struct point
 {
     int x;
     double y;
-};
-
-struct labelled
-{
-    std::string label;
-    std::vector<int> values;
-    template <class Archive>
-    void serialize(Archive& archive)
-    {
-        archive(label, values);
-    }
 };
 
 int global_value = 777;
