@@ -45,18 +45,28 @@ const std::chrono::nanoseconds g_spin = std::thread::hardware_concurrency() > 1
                                             ? std::chrono::microseconds(20)
                                             : std::chrono::nanoseconds(0);
 
-// Sleeps on `word` while it holds `seen`, having raised `flag` (claimed by the waker), until
-// `until`. False when the deadline passed.
-bool sleep_on(std::atomic<std::uint32_t>& word, std::uint32_t seen,
-              std::atomic<std::uint32_t>& flag,
-              const std::optional<std::chrono::steady_clock::time_point>& until)
+using until_type = queue_state::deadline;
+
+// Sleeps on the items or room word while it holds `seen` (sleeper bit clear), until `until`.
+// False when the deadline passed.
+bool sleep_on(std::atomic<std::uint32_t>& word, std::uint32_t seen, const until_type& until)
 {
-    if (spin_for([&] { return word.load(std::memory_order_acquire) != seen; }, g_spin))
+    constexpr std::uint32_t bit = queue_state::sleeper_bit;
+    if (spin_for([&] { return (word.load(std::memory_order_acquire) & ~bit) != seen; }, g_spin))
     {
         return true;
     }
-    flag.store(1, std::memory_order_seq_cst);
-    if (word.load(std::memory_order_seq_cst) != seen)
+    if (!queue_state::mark_sleeper(word, seen))
+    {
+        return true;
+    }
+    return shared_futex_wait_until(word, seen | bit, until);
+}
+
+// The same for the done word, which has no sleeper bit: task_done wakes whenever it moves it.
+bool sleep_on_done(std::atomic<std::uint32_t>& word, std::uint32_t seen, const until_type& until)
+{
+    if (spin_for([&] { return word.load(std::memory_order_acquire) != seen; }, g_spin))
     {
         return true;
     }
@@ -101,25 +111,18 @@ std::uint64_t queue_state::copy_out(std::uint64_t offset, void* to, std::uint64_
     return next >= m_capacity ? next - m_capacity : next;
 }
 
-// Every sleeper of the side wakes and looks again (one that finds nothing sleeps again with
-// its flag up): a flag cannot count sleepers, and waking one could wake the one that is about
-// to time out.
-void queue_state::wake_getter() noexcept
+// The caller wakes every sleeper of the side, who look again (one that finds nothing marks the
+// word and sleeps again): the bit cannot count sleepers, and waking one could wake one that
+// is about to time out. The new value is computed from the one it replaces, so a sleeper's
+// mark that lands between the load and the exchange is seen, not overwritten.
+bool queue_state::bump(std::atomic<std::uint32_t>& word) noexcept
 {
-    if (m_getters.load(std::memory_order_seq_cst) != 0 &&
-        m_getters.exchange(0, std::memory_order_seq_cst) != 0)
+    std::uint32_t old = word.load(std::memory_order_relaxed);
+    while (!word.compare_exchange_weak(old, (old | sleeper_bit) + 1, std::memory_order_seq_cst,
+                                       std::memory_order_relaxed))
     {
-        shared_futex_wake(m_items_seq, INT32_MAX);
     }
-}
-
-void queue_state::wake_putter() noexcept
-{
-    if (m_putters.load(std::memory_order_seq_cst) != 0 &&
-        m_putters.exchange(0, std::memory_order_seq_cst) != 0)
-    {
-        shared_futex_wake(m_room_seq, INT32_MAX);
-    }
+    return (old & sleeper_bit) != 0;
 }
 
 bool queue_state::try_put(std::string_view message, std::uint32_t& seen, queue_fds fds)
@@ -132,11 +135,12 @@ bool queue_state::try_put(std::string_view message, std::uint32_t& seen, queue_f
                                 std::to_string(m_capacity) +
                                 " bytes: make the queue with a larger .buffer_bytes");
     }
+    bool wake = false;
     {
         held lock(m_mutex);
         if (!fits(bytes))
         {
-            seen = m_room_seq.load(std::memory_order_relaxed);
+            seen = m_room_seq.load(std::memory_order_relaxed) & ~sleeper_bit;
             return false;
         }
         std::uint64_t ticket = 0;
@@ -148,7 +152,7 @@ bool queue_state::try_put(std::string_view message, std::uint32_t& seen, queue_f
             // Not waiting: a full socket buffer is a full queue (a get makes room in both).
             if (!send_attachments(fds.socket, ticket, *fds.attached, false))
             {
-                seen = m_room_seq.load(std::memory_order_relaxed);
+                seen = m_room_seq.load(std::memory_order_relaxed) & ~sleeper_bit;
                 return false;
             }
         }
@@ -161,20 +165,24 @@ bool queue_state::try_put(std::string_view message, std::uint32_t& seen, queue_f
         m_tail += bytes;
         ++m_count;
         ++m_unfinished;
-        m_items_seq.fetch_add(1, std::memory_order_seq_cst);
+        wake = bump(m_items_seq);
     }
-    wake_getter();
+    if (wake)
+    {
+        shared_futex_wake(m_items_seq, INT32_MAX);
+    }
     return true;
 }
 
 bool queue_state::try_get(std::string& out, std::uint32_t& seen, queue_fds fds)
 {
     std::exception_ptr failed;
+    bool wake = false;
     {
         held lock(m_mutex);
         if (m_count == 0)
         {
-            seen = m_items_seq.load(std::memory_order_relaxed);
+            seen = m_items_seq.load(std::memory_order_relaxed) & ~sleeper_bit;
             return false;
         }
         std::uint32_t length = 0;
@@ -187,7 +195,7 @@ bool queue_state::try_get(std::string& out, std::uint32_t& seen, queue_fds fds)
         (void)copy_out(at, out.data(), length);
         m_head += length_prefix + length;
         --m_count;
-        m_room_seq.fetch_add(1, std::memory_order_seq_cst);
+        wake = bump(m_room_seq);
         if (ticket != 0 && fds.received != nullptr)
         {
             // Under the mutex, as they were sent: the next datagram is this item's (a put that
@@ -203,7 +211,10 @@ bool queue_state::try_get(std::string& out, std::uint32_t& seen, queue_fds fds)
             }
         }
     }
-    wake_putter();
+    if (wake)
+    {
+        shared_futex_wake(m_room_seq, INT32_MAX);
+    }
     if (failed)
     {
         std::rethrow_exception(failed);
@@ -220,7 +231,7 @@ bool queue_state::put(std::string_view message, deadline until, queue_fds fds)
         {
             return true;
         }
-        if (deadline_passed(until) || !sleep_on(m_room_seq, seen, m_putters, until))
+        if (deadline_passed(until) || !sleep_on(m_room_seq, seen, until))
         {
             return try_put(message, seen, fds); // one last look: room made at the deadline
         }
@@ -236,7 +247,7 @@ bool queue_state::get(std::string& out, deadline until, queue_fds fds)
         {
             return true;
         }
-        if (deadline_passed(until) || !sleep_on(m_items_seq, seen, m_getters, until))
+        if (deadline_passed(until) || !sleep_on(m_items_seq, seen, until))
         {
             return try_get(out, seen, fds);
         }
@@ -285,7 +296,6 @@ bool queue_state::all_done(std::uint32_t& seen)
 
 bool queue_state::join(deadline until)
 {
-    std::atomic<std::uint32_t> unclaimed{0}; // task_done wakes every joiner anyway
     for (;;)
     {
         std::uint32_t seen = 0;
@@ -293,7 +303,7 @@ bool queue_state::join(deadline until)
         {
             return true;
         }
-        if (deadline_passed(until) || !sleep_on(m_done_seq, seen, unclaimed, until))
+        if (deadline_passed(until) || !sleep_on_done(m_done_seq, seen, until))
         {
             return all_done(seen);
         }

@@ -68,15 +68,27 @@ struct queue_state
     bool join(deadline until);
 
     /// For the awaitable forms: the words that change when an item arrives, when room is made,
-    /// and when the last item is marked done; sleepers count themselves around their wait.
+    /// and when the last item is marked done.
     [[nodiscard]] std::atomic<std::uint32_t>& items_word() noexcept { return m_items_seq; }
     [[nodiscard]] std::atomic<std::uint32_t>& room_word() noexcept { return m_room_seq; }
     [[nodiscard]] std::atomic<std::uint32_t>& done_word() noexcept { return m_done_seq; }
-    /// A sleeper raises its side's flag before its last look at the word; the other side
-    /// claims the flag (and then wakes every sleeper of that side) only when it is up, so a
-    /// busy queue makes no wake-up calls that wake nobody.
-    void announce_getter() noexcept { m_getters.store(1, std::memory_order_seq_cst); }
-    void announce_putter() noexcept { m_putters.store(1, std::memory_order_seq_cst); }
+    /// The items and room words count changes in steps of 2; bit 0 says that someone sleeps
+    /// on the word's present value. A sleeper sets it in the value it read before its last
+    /// look at the queue, and the change that ends that value clears it in the same atomic
+    /// step and then wakes every sleeper. So the sleepers a waker wakes are exactly those who
+    /// slept on the value it ended: a separate flag could be claimed by a waker whose change
+    /// the sleeper had already seen, and the change it had not seen then woke nobody.
+    static constexpr std::uint32_t sleeper_bit = 1;
+    /// Sets the sleeper bit in `word` while it still holds `seen` (bit clear). False when the
+    /// word moved on (look again instead of sleeping); else sleep while it holds
+    /// `seen | sleeper_bit`.
+    static bool mark_sleeper(std::atomic<std::uint32_t>& word, std::uint32_t seen) noexcept
+    {
+        std::uint32_t now = seen;
+        return word.compare_exchange_strong(now, seen | sleeper_bit, std::memory_order_seq_cst,
+                                            std::memory_order_seq_cst) ||
+               now == (seen | sleeper_bit);
+    }
     /// One try of put/get: the word to sleep on is stored in `seen` when it returns false.
     bool try_put(std::string_view message, std::uint32_t& seen, queue_fds fds = {});
     bool try_get(std::string& out, std::uint32_t& seen, queue_fds fds = {});
@@ -94,15 +106,14 @@ struct queue_state
     /// Copy n bytes to or from ring offset `offset`, wrapping; return the offset after them.
     std::uint64_t copy_in(std::uint64_t offset, const void* from, std::uint64_t n) noexcept;
     std::uint64_t copy_out(std::uint64_t offset, void* to, std::uint64_t n) noexcept;
-    void wake_getter() noexcept;
-    void wake_putter() noexcept;
+    /// Ends the word's present value (clearing the sleeper bit); true when someone sleeps on
+    /// it, to be woken (after the mutex is released: they go for it).
+    static bool bump(std::atomic<std::uint32_t>& word) noexcept;
 
     robust_mutex_state m_mutex;                // guards everything below but the atomics
-    std::atomic<std::uint32_t> m_items_seq{0}; // bumped by every put
-    std::atomic<std::uint32_t> m_room_seq{0};  // bumped by every get
+    std::atomic<std::uint32_t> m_items_seq{0}; // bumped by every put; bit 0: getters sleep
+    std::atomic<std::uint32_t> m_room_seq{0};  // bumped by every get; bit 0: putters sleep
     std::atomic<std::uint32_t> m_done_seq{0};  // bumped when unfinished drops to 0
-    std::atomic<std::uint32_t> m_getters{0};   // 1: a getter may sleep on m_items_seq
-    std::atomic<std::uint32_t> m_putters{0};   // 1: a putter may sleep on m_room_seq
     std::uint64_t m_capacity;
     std::uint64_t m_maxsize;
     std::uint64_t m_head = 0; // byte position of the oldest message (grows without bound)

@@ -14,22 +14,22 @@ namespace weft::detail
 namespace
 {
 
-task<void> wait_on(queue_state& state, std::atomic<std::uint32_t>& word, std::uint32_t seen,
-                   bool getter)
+task<void> wait_on(std::atomic<std::uint32_t>& word, std::uint32_t seen)
 {
-    getter ? state.announce_getter() : state.announce_putter();
-    if (word.load(std::memory_order_seq_cst) != seen)
+    if (!uring::futex_wait_supported())
     {
-        co_return; // it moved while we raised the flag
+        // No sleeper bit: nobody would be woken by it, and every change would pay a wake call.
+        if ((word.load(std::memory_order_acquire) & ~queue_state::sleeper_bit) == seen)
+        {
+            co_await sleep_for(std::chrono::milliseconds(1));
+        }
+        co_return;
     }
-    if (uring::futex_wait_supported())
+    if (!queue_state::mark_sleeper(word, seen))
     {
-        co_await uring::futex_wait_operation(word, seen);
+        co_return; // it moved since the try: look again
     }
-    else
-    {
-        co_await sleep_for(std::chrono::milliseconds(1));
-    }
+    co_await uring::futex_wait_operation(word, seen | queue_state::sleeper_bit);
 }
 
 } // namespace
@@ -49,7 +49,7 @@ std::shared_ptr<queue_carrier> queue_carrier::make()
 
 task<void> wait_for_items(queue_state& state, std::uint32_t seen)
 {
-    co_await wait_on(state, state.items_word(), seen, true);
+    co_await wait_on(state.items_word(), seen);
 }
 
 task<void> wait_for_done(queue_state& state, std::uint32_t seen)
@@ -71,7 +71,7 @@ task<void> wait_for_done(queue_state& state, std::uint32_t seen)
 
 task<void> wait_for_room(queue_state& state, std::uint32_t seen)
 {
-    co_await wait_on(state, state.room_word(), seen, false);
+    co_await wait_on(state.room_word(), seen);
 }
 
 } // namespace weft::detail
