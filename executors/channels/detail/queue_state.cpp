@@ -14,22 +14,25 @@
 namespace weft::detail
 {
 
-// The queue's mutex for one operation. A process that died inside one (owner died) left the
-// state as it was at its last store: every operation publishes with its final stores, so the
-// queue goes on (the dead process's item is there or not).
+// One side's mutex for one operation. A process that died inside one (owner died) left its
+// side as it was at its last store, but for the pair of stores that publish (position and
+// count): the journal says which of the two it made, and recover() completes the other.
 class queue_state::held
 {
   public:
-    explicit held(robust_mutex_state& mutex) : m_mutex(mutex)
+    explicit held(robust_mutex_state& mutex)
+        : m_mutex(mutex), m_owner_died(m_mutex.acquire(std::nullopt).owner_died)
     {
-        (void)m_mutex.acquire(std::nullopt);
     }
     held(const held&) = delete;
     held& operator=(const held&) = delete;
     ~held() { m_mutex.release(); }
 
+    [[nodiscard]] bool owner_died() const noexcept { return m_owner_died; }
+
   private:
     robust_mutex_state& m_mutex;
+    bool m_owner_died;
 };
 
 namespace
@@ -76,13 +79,27 @@ bool sleep_on_done(std::atomic<std::uint32_t>& word, std::uint32_t seen, const u
 } // namespace
 
 queue_state::queue_state(std::uint64_t ring_bytes, std::uint64_t maxsize)
-    : m_mutex(false), m_capacity(ring_bytes), m_maxsize(maxsize)
+    : m_capacity(ring_bytes), m_maxsize(maxsize), m_put_mutex(false), m_get_mutex(false)
 {
 }
 
-bool queue_state::fits(std::uint64_t bytes) const noexcept
+// A put stores its count, then its position (a get can then never count more items taken
+// than put); a get stores its position, then its count (a put then never sees room that is
+// not there yet). Either way the count goes with the position: if the position was stored,
+// so must the count be.
+bool queue_state::recover(journal& pending, const std::atomic<std::uint64_t>& position,
+                          std::atomic<std::uint64_t>& count) noexcept
 {
-    return (m_maxsize == 0 || m_count < m_maxsize) && m_capacity - (m_tail - m_head) >= bytes;
+    const std::uint64_t at = pending.position.load(std::memory_order_acquire);
+    if (at == 0)
+    {
+        return false;
+    }
+    const std::uint64_t counted = pending.count.load(std::memory_order_relaxed);
+    const bool published = position.load(std::memory_order_relaxed) == at;
+    count.store(published ? counted : counted - 1, std::memory_order_release);
+    pending.clear();
+    return true;
 }
 
 // `offset` is a place in the ring (below its capacity), taken modulo the capacity once per
@@ -135,39 +152,58 @@ bool queue_state::try_put(std::string_view message, std::uint32_t& seen, queue_f
                                 std::to_string(m_capacity) +
                                 " bytes: make the queue with a larger .buffer_bytes");
     }
-    bool wake = false;
+    held lock(m_put_mutex);
+    if (lock.owner_died())
     {
-        held lock(m_mutex);
-        if (!fits(bytes))
+        if (recover(m_put_journal, m_tail, m_puts))
         {
-            seen = m_room_seq.load(std::memory_order_relaxed) & ~sleeper_bit;
+            // The dead putter's count may have been one item too many: joiners look again.
+            m_done_seq.fetch_add(1, std::memory_order_seq_cst);
+            shared_futex_wake(m_done_seq, INT32_MAX);
+        }
+        // It may have died between publishing and waking, or between bumping and waking.
+        (void)bump(m_items_seq);
+        shared_futex_wake(m_items_seq, INT32_MAX);
+    }
+    // Read before looking for room: a get that makes room after this ends this value of the
+    // word (its bump comes after its stores), so a sleep on `seen` cannot miss that get.
+    seen = m_room_seq.load(std::memory_order_acquire) & ~sleeper_bit;
+    const std::uint64_t tail = m_tail.load(std::memory_order_relaxed);
+    const std::uint64_t puts = m_puts.load(std::memory_order_relaxed);
+    const bool room =
+        (m_maxsize == 0 || puts - m_gets.load(std::memory_order_acquire) < m_maxsize) &&
+        m_capacity - (tail - m_head.load(std::memory_order_acquire)) >= bytes;
+    if (!room)
+    {
+        return false;
+    }
+    std::uint64_t ticket = 0;
+    if (fds.attached != nullptr && !fds.attached->empty())
+    {
+        // Taken before the send: a putter that dies after sending must not leave its ticket to
+        // the next one (a skipped number is harmless).
+        ticket = ++m_last_ticket;
+        // Not waiting: a full socket buffer is a full queue (a get makes room in both).
+        if (!send_attachments(fds.socket, ticket, *fds.attached, false))
+        {
             return false;
         }
-        std::uint64_t ticket = 0;
-        if (fds.attached != nullptr && !fds.attached->empty())
-        {
-            // Taken before the send: a putter that dies after sending must not leave its
-            // ticket to the next one (a skipped number is harmless).
-            ticket = ++m_last_ticket;
-            // Not waiting: a full socket buffer is a full queue (a get makes room in both).
-            if (!send_attachments(fds.socket, ticket, *fds.attached, false))
-            {
-                seen = m_room_seq.load(std::memory_order_relaxed) & ~sleeper_bit;
-                return false;
-            }
-        }
-        const auto length = static_cast<std::uint32_t>(message.size());
-        std::byte prefix[length_prefix];
-        std::memcpy(prefix, &length, sizeof length);
-        std::memcpy(prefix + sizeof length, &ticket, sizeof ticket);
-        const std::uint64_t at = copy_in(m_tail % m_capacity, prefix, length_prefix);
-        (void)copy_in(at, message.data(), message.size());
-        m_tail += bytes;
-        ++m_count;
-        ++m_unfinished;
-        wake = bump(m_items_seq);
     }
-    if (wake)
+    const auto length = static_cast<std::uint32_t>(message.size());
+    std::byte prefix[length_prefix];
+    std::memcpy(prefix, &length, sizeof length);
+    std::memcpy(prefix + sizeof length, &ticket, sizeof ticket);
+    const std::uint64_t at = copy_in(tail % m_capacity, prefix, length_prefix);
+    (void)copy_in(at, message.data(), message.size());
+    // Count first: a get (which sees only the position) can then never count more items taken
+    // than put, and task_done never more done than put.
+    m_put_journal.record(tail + bytes, puts + 1);
+    m_puts.store(puts + 1, std::memory_order_release);
+    m_tail.store(tail + bytes, std::memory_order_release);
+    m_put_journal.clear();
+    // Woken under the put mutex, which the getters do not take: a putter killed between the
+    // bump and the wake-up leaves its mutex to the next putter, who wakes them (above).
+    if (bump(m_items_seq))
     {
         shared_futex_wake(m_items_seq, INT32_MAX);
     }
@@ -177,30 +213,40 @@ bool queue_state::try_put(std::string_view message, std::uint32_t& seen, queue_f
 bool queue_state::try_get(std::string& out, std::uint32_t& seen, queue_fds fds)
 {
     std::exception_ptr failed;
-    bool wake = false;
     {
-        held lock(m_mutex);
-        if (m_count == 0)
+        held lock(m_get_mutex);
+        if (lock.owner_died())
         {
-            seen = m_items_seq.load(std::memory_order_relaxed) & ~sleeper_bit;
+            (void)recover(m_get_journal, m_head, m_gets);
+            (void)bump(m_room_seq); // as in try_put
+            shared_futex_wake(m_room_seq, INT32_MAX);
+        }
+        seen = m_items_seq.load(std::memory_order_acquire) & ~sleeper_bit; // as in try_put
+        const std::uint64_t head = m_head.load(std::memory_order_relaxed);
+        if (m_tail.load(std::memory_order_acquire) == head)
+        {
             return false;
         }
         std::uint32_t length = 0;
         std::uint64_t ticket = 0;
         std::byte prefix[length_prefix];
-        const std::uint64_t at = copy_out(m_head % m_capacity, prefix, length_prefix);
+        const std::uint64_t at = copy_out(head % m_capacity, prefix, length_prefix);
         std::memcpy(&length, prefix, sizeof length);
         std::memcpy(&ticket, prefix + sizeof length, sizeof ticket);
         out.resize(length);
         (void)copy_out(at, out.data(), length);
-        m_head += length_prefix + length;
-        --m_count;
-        wake = bump(m_room_seq);
+        const std::uint64_t gets = m_gets.load(std::memory_order_relaxed);
+        // Position first: a put (which frees room by both) never sees room that is not there.
+        m_get_journal.record(head + length_prefix + length, gets + 1);
+        m_head.store(head + length_prefix + length, std::memory_order_release);
+        m_gets.store(gets + 1, std::memory_order_release);
+        m_get_journal.clear();
         if (ticket != 0 && fds.received != nullptr)
         {
-            // Under the mutex, as they were sent: the next datagram is this item's (a put that
-            // died between its send and its record left one behind, which is skipped). The
-            // ring is consistent before this: if it throws, the item is lost, not the queue.
+            // Under the get mutex, in the order they were sent (under the put mutex, in the
+            // order of the records): the next datagram is this item's (a put that died
+            // between its send and its record left one behind, which is skipped). The ring is
+            // consistent before this: if it throws, the item is lost, not the queue.
             try
             {
                 *fds.received = receive_attachments(fds.socket, ticket);
@@ -210,10 +256,12 @@ bool queue_state::try_get(std::string& out, std::uint32_t& seen, queue_fds fds)
                 failed = std::current_exception();
             }
         }
-    }
-    if (wake)
-    {
-        shared_futex_wake(m_room_seq, INT32_MAX);
+        // After the datagram left the socket: a putter that found the socket full and then
+        // saw this bump (or slept on the value it ends) looks again when there is room.
+        if (bump(m_room_seq))
+        {
+            shared_futex_wake(m_room_seq, INT32_MAX); // under the get mutex: as in try_put
+        }
     }
     if (failed)
     {
@@ -256,42 +304,39 @@ bool queue_state::get(std::string& out, deadline until, queue_fds fds)
 
 std::uint64_t queue_state::size()
 {
-    held lock(m_mutex);
-    return m_count;
+    // Gets first: a count of gets read before the puts never exceeds them.
+    const std::uint64_t gets = m_gets.load(std::memory_order_acquire);
+    const std::uint64_t puts = m_puts.load(std::memory_order_acquire);
+    return puts > gets ? puts - gets : 0;
 }
 
 bool queue_state::full()
 {
-    held lock(m_mutex);
-    return m_maxsize != 0 && m_count >= m_maxsize;
+    return m_maxsize != 0 && size() >= m_maxsize;
 }
 
 void queue_state::task_done()
 {
-    bool finished = false;
+    std::uint64_t done = m_done.load(std::memory_order_acquire);
+    do
     {
-        held lock(m_mutex);
-        if (m_unfinished == 0)
+        if (done >= m_puts.load(std::memory_order_acquire))
         {
             throw invalid_state_error("weft: joinable_queue: task_done() called too many times");
         }
-        finished = --m_unfinished == 0;
-        if (finished)
-        {
-            m_done_seq.fetch_add(1, std::memory_order_seq_cst);
-        }
-    }
-    if (finished)
+    } while (!m_done.compare_exchange_weak(done, done + 1, std::memory_order_acq_rel));
+    if (done + 1 == m_puts.load(std::memory_order_acquire))
     {
+        m_done_seq.fetch_add(1, std::memory_order_seq_cst);
         shared_futex_wake(m_done_seq, INT32_MAX);
     }
 }
 
 bool queue_state::all_done(std::uint32_t& seen)
 {
-    held lock(m_mutex);
-    seen = m_done_seq.load(std::memory_order_relaxed);
-    return m_unfinished == 0;
+    seen = m_done_seq.load(std::memory_order_seq_cst);
+    const std::uint64_t puts = m_puts.load(std::memory_order_acquire);
+    return m_done.load(std::memory_order_acquire) >= puts;
 }
 
 bool queue_state::join(deadline until)

@@ -1,7 +1,8 @@
 #pragma once
 // The state behind weft::queue, simple_queue and joinable_queue: a ring of length-prefixed
-// messages in shared memory, guarded by a robust mutex, with shared futex words for the
-// sleepers on either side. The ring's bytes follow the struct in the same segment.
+// messages in shared memory, one robust mutex for the putters and one for the getters, with
+// shared futex words for the sleepers on either side. The ring's bytes follow the struct in
+// the same segment.
 //
 // No feeder thread (Python's Queue has one, and a process then cannot exit before its items
 // are read: SEMANTICS.md 3.10): put() copies the message into the ring itself, or blocks,
@@ -28,8 +29,8 @@ namespace weft::detail
 {
 
 /// Where the descriptors that items carry (shared memory in them) travel: a SOCK_SEQPACKET
-/// socket pair of the queue's, sent on and received from under the queue's mutex, so that
-/// they stay in the order of the items.
+/// socket pair of the queue's, sent on under the put mutex and received from under the get
+/// mutex, so that they stay in the order of the items.
 struct queue_fds
 {
     const attachments* attached = nullptr;            // put: what the item refers to
@@ -97,30 +98,60 @@ struct queue_state
 
   private:
     class held;
+    // What an operation is about to publish: the next holder of the side's mutex completes it
+    // when the holder died between its two stores (position and count). Atomics: the holder
+    // may be killed between any two stores, and the next holder reads what was stored (count
+    // first, then position with release; position 0 clears it).
+    struct journal
+    {
+        std::atomic<std::uint64_t> position{0}; // 0: nothing pending (moved positions are > 0)
+        std::atomic<std::uint64_t> count{0};
+
+        void record(std::uint64_t new_position, std::uint64_t new_count) noexcept
+        {
+            count.store(new_count, std::memory_order_relaxed);
+            position.store(new_position, std::memory_order_release);
+        }
+        void clear() noexcept { position.store(0, std::memory_order_release); }
+    };
 
     [[nodiscard]] std::byte* ring() noexcept
     {
         return reinterpret_cast<std::byte*>(this) + sizeof(queue_state);
     }
-    [[nodiscard]] bool fits(std::uint64_t bytes) const noexcept;
     /// Copy n bytes to or from ring offset `offset`, wrapping; return the offset after them.
     std::uint64_t copy_in(std::uint64_t offset, const void* from, std::uint64_t n) noexcept;
     std::uint64_t copy_out(std::uint64_t offset, void* to, std::uint64_t n) noexcept;
     /// Ends the word's present value (clearing the sleeper bit); true when someone sleeps on
-    /// it, to be woken (after the mutex is released: they go for it).
+    /// it, to be woken.
     static bool bump(std::atomic<std::uint32_t>& word) noexcept;
+    /// After a holder of the side's mutex died: completes its publication. True when it did.
+    static bool recover(journal& pending, const std::atomic<std::uint64_t>& position,
+                        std::atomic<std::uint64_t>& count) noexcept;
 
-    robust_mutex_state m_mutex;                // guards everything below but the atomics
-    std::atomic<std::uint32_t> m_items_seq{0}; // bumped by every put; bit 0: getters sleep
-    std::atomic<std::uint32_t> m_room_seq{0};  // bumped by every get; bit 0: putters sleep
-    std::atomic<std::uint32_t> m_done_seq{0};  // bumped when unfinished drops to 0
+    // Two mutexes, one per side, each with what its side writes on cache lines of its own:
+    // a putter and a getter work at once and pass each other only the positions, the counts
+    // and the words (one mutex for both made every operation move the mutex between the two
+    // processes). Counts and positions only grow; each is stored by its own side under its
+    // mutex and read by anyone (acquire).
     std::uint64_t m_capacity;
     std::uint64_t m_maxsize;
-    std::uint64_t m_head = 0; // byte position of the oldest message (grows without bound)
-    std::uint64_t m_tail = 0; // byte position after the newest
-    std::uint64_t m_count = 0;
-    std::uint64_t m_unfinished = 0;  // put and not yet task_done (joinable_queue)
-    std::uint64_t m_last_ticket = 0; // of the last item that carried descriptors
+
+    alignas(64) robust_mutex_state m_put_mutex;
+    std::atomic<std::uint64_t> m_tail{0};      // byte position after the newest record
+    std::atomic<std::uint64_t> m_puts{0};      // items put
+    std::atomic<std::uint32_t> m_items_seq{0}; // bumped by every put; bit 0: getters sleep
+    std::uint64_t m_last_ticket = 0;           // of the last item that carried descriptors
+    journal m_put_journal;
+
+    alignas(64) robust_mutex_state m_get_mutex;
+    std::atomic<std::uint64_t> m_head{0};     // byte position of the oldest record
+    std::atomic<std::uint64_t> m_gets{0};     // items taken
+    std::atomic<std::uint32_t> m_room_seq{0}; // bumped by every get; bit 0: putters sleep
+    journal m_get_journal;
+
+    alignas(64) std::atomic<std::uint64_t> m_done{0}; // joinable_queue: task_done calls
+    std::atomic<std::uint32_t> m_done_seq{0};         // bumped when every put item is done
 };
 
 static_assert(std::is_standard_layout_v<queue_state>);
