@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 #include <weft/weft.hpp>
 
@@ -84,6 +85,24 @@ void work_and_mark(joinable_queue<int> q, shared_array<std::int64_t> sum)
             sum[0] += item;
         }
         q.task_done();
+    }
+}
+
+// Puts `first`, `first` + 1, ... until killed.
+void put_until_killed(queue<std::int64_t> q, std::int64_t first)
+{
+    for (std::int64_t i = first;; ++i)
+    {
+        q.put(i);
+    }
+}
+
+// Gets until killed.
+void get_until_killed(queue<std::int64_t> q)
+{
+    for (;;)
+    {
+        (void)q.get();
     }
 }
 
@@ -338,6 +357,62 @@ BOOST_AUTO_TEST_CASE(a_queue_travels_through_a_queue)
     mailboxes.put(reply_to);
     BOOST_TEST(reply_to.get(patience) == "hello from the child");
     child.join(patience);
+}
+
+BOOST_AUTO_TEST_CASE(a_putter_and_a_getter_killed_midway_leave_a_queue_that_works)
+{
+    // Killed at a random moment of a tight loop, each is often inside its side's mutex, and
+    // sometimes between the two stores that publish a put or a get: the next put and get must
+    // take the mutex over, and the counts must agree with the ring again (qsize() is 0 exactly
+    // when get_nowait() finds nothing).
+    queue<std::int64_t> q(16);
+    std::uint64_t rng = 88172645463325252ULL;
+    for (std::int64_t round = 1; round <= 100; ++round)
+    {
+        BOOST_TEST_CONTEXT("round " << round)
+        {
+            weft::process putter({.start_method = start_method::fork}, put_until_killed, q,
+                                 round * 1'000'000'000);
+            weft::process getter({.start_method = start_method::fork}, get_until_killed, q);
+            putter.start();
+            getter.start();
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            std::this_thread::sleep_for(std::chrono::microseconds(2000 + rng % 8000));
+            (rng & 1) != 0 ? putter.kill() : getter.kill();
+            (rng & 1) != 0 ? getter.kill() : putter.kill();
+            putter.join(patience);
+            getter.join(patience);
+            std::int64_t last = 0;
+            const auto in_order = [&](std::int64_t item)
+            {
+                BOOST_TEST(item > last); // one putter per round: in order, never twice
+                last = item;
+            };
+            // Takes the get mutex over (the queue may be full: room first).
+            for (;;)
+            {
+                std::int64_t item = 0;
+                try
+                {
+                    item = q.get_nowait();
+                }
+                catch (const weft::queue_empty&)
+                {
+                    break;
+                }
+                in_order(item);
+            }
+            q.put(-round, patience); // takes the put mutex over
+            for (std::int64_t item = q.get(patience); item != -round; item = q.get(patience))
+            {
+                in_order(item);
+            }
+            BOOST_TEST(q.qsize() == 0u);
+            BOOST_CHECK_THROW((void)q.get_nowait(), weft::queue_empty);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(simple_queue_put_get_empty)
