@@ -90,7 +90,8 @@ struct queue_state
                                             std::memory_order_seq_cst) ||
                now == (seen | sleeper_bit);
     }
-    /// One try of put/get: the word to sleep on is stored in `seen` when it returns false.
+    /// One try of put/get: when it returns false, `seen` holds the value (sleeper bit clear)
+    /// that the room or items word had before the try looked at the ring.
     bool try_put(std::string_view message, std::uint32_t& seen, queue_fds fds = {});
     bool try_get(std::string& out, std::uint32_t& seen, queue_fds fds = {});
     /// Whether every put item is done (join's condition); `seen` as for try_get.
