@@ -32,6 +32,20 @@ int nap_then_pid(int milliseconds)
     return static_cast<int>(::getpid());
 }
 
+// 500 trivial tasks, run and gathered: the pool has timed them as short.
+void warm_up(process_pool_executor& pool)
+{
+    std::vector<future<int>> futures;
+    for (int i = 0; i < 500; ++i)
+    {
+        futures.push_back(pool.submit(my_pid));
+    }
+    for (auto& f : futures)
+    {
+        (void)f.result(patience);
+    }
+}
+
 } // namespace
 
 // The seeds' CPU-bound pattern: a warm-up of trivial tasks, then a few long ones. Timed
@@ -45,15 +59,7 @@ BOOST_AUTO_TEST_CASE(long_tasks_after_many_short_ones_wait_for_an_idle_worker)
         BOOST_TEST_CONTEXT(weft::to_string(method))
         {
             process_pool_executor pool({.max_workers = 2, .start_method = method});
-            std::vector<future<int>> warm_up;
-            for (int i = 0; i < 500; ++i)
-            {
-                warm_up.push_back(pool.submit(my_pid));
-            }
-            for (auto& f : warm_up)
-            {
-                (void)f.result(patience);
-            }
+            warm_up(pool);
             // One 1,500 ms task and three of 300 ms on two workers: the three fit, one after
             // another, on the worker that does not run the long one.
             auto longest = pool.submit(nap_then_pid, 1500);
@@ -80,15 +86,7 @@ BOOST_AUTO_TEST_CASE(short_tasks_are_not_queued_behind_a_long_one)
         BOOST_TEST_CONTEXT(weft::to_string(method))
         {
             process_pool_executor pool({.max_workers = 2, .start_method = method});
-            std::vector<future<int>> warm_up;
-            for (int i = 0; i < 500; ++i)
-            {
-                warm_up.push_back(pool.submit(my_pid));
-            }
-            for (auto& f : warm_up)
-            {
-                (void)f.result(patience);
-            }
+            warm_up(pool);
             (void)pool.submit(nap_then_pid, 50).result(patience); // naps are long now
             auto longest = pool.submit(nap_then_pid, 1500);
             std::vector<future<int>> shorts;
