@@ -335,8 +335,11 @@ void queue_state::task_done()
 bool queue_state::all_done(std::uint32_t& seen)
 {
     seen = m_done_seq.load(std::memory_order_seq_cst);
-    const std::uint64_t puts = m_puts.load(std::memory_order_acquire);
-    return m_done.load(std::memory_order_acquire) >= puts;
+    // Done before puts: done never passes puts, so done then >= puts later proves every item
+    // was done then. Read the other way round, a put and a task_done between the two loads
+    // (of another item) would end a join while an earlier item is still being worked on.
+    const std::uint64_t done = m_done.load(std::memory_order_acquire);
+    return done >= m_puts.load(std::memory_order_acquire);
 }
 
 bool queue_state::join(deadline until)
