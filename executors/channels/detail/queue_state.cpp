@@ -7,6 +7,8 @@
 #include <string>
 #include <thread>
 
+#include <linux/futex.h>
+
 #include "executors/detail/futex.hpp"
 #include "executors/interprocess/detail/shared_futex.hpp"
 #include "runtime/errors.hpp"
@@ -48,32 +50,24 @@ const std::chrono::nanoseconds g_spin = std::thread::hardware_concurrency() > 1
                                             ? std::chrono::microseconds(20)
                                             : std::chrono::nanoseconds(0);
 
-using until_type = queue_state::deadline;
+std::atomic<std::int64_t> g_dead_holder_check_ms{100};
 
-// Sleeps on the items or room word while it holds `seen` (sleeper bit clear), until `until`.
-// False when the deadline passed.
-bool sleep_on(std::atomic<std::uint32_t>& word, std::uint32_t seen, const until_type& until)
+// The spin before a sleep, cut short by a deadline nearer than that.
+std::chrono::nanoseconds spin_budget(const queue_state::deadline& until)
 {
-    constexpr std::uint32_t bit = queue_state::sleeper_bit;
-    if (spin_for([&] { return (word.load(std::memory_order_acquire) & ~bit) != seen; }, g_spin))
+    if (!until || g_spin.count() == 0)
     {
-        return true;
+        return g_spin;
     }
-    if (!queue_state::mark_sleeper(word, seen))
-    {
-        return true;
-    }
-    return shared_futex_wait_until(word, seen | bit, until);
+    return std::min(g_spin, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                *until - queue_state::clock::now()));
 }
 
-// The same for the done word, which has no sleeper bit: task_done wakes whenever it moves it.
-bool sleep_on_done(std::atomic<std::uint32_t>& word, std::uint32_t seen, const until_type& until)
+// The kernel sets FUTEX_OWNER_DIED in a robust mutex's word when its holder dies with it, and
+// the next lock clears it.
+bool holder_died(const robust_mutex_state& mutex) noexcept
 {
-    if (spin_for([&] { return word.load(std::memory_order_acquire) != seen; }, g_spin))
-    {
-        return true;
-    }
-    return shared_futex_wait_until(word, seen, until);
+    return (mutex.futex_word().load(std::memory_order_acquire) & FUTEX_OWNER_DIED) != 0;
 }
 
 } // namespace
@@ -81,6 +75,86 @@ bool sleep_on_done(std::atomic<std::uint32_t>& word, std::uint32_t seen, const u
 queue_state::queue_state(std::uint64_t ring_bytes, std::uint64_t maxsize)
     : m_capacity(ring_bytes), m_maxsize(maxsize), m_put_mutex(false), m_get_mutex(false)
 {
+}
+
+std::chrono::milliseconds queue_state::dead_holder_check() noexcept
+{
+    return std::chrono::milliseconds(g_dead_holder_check_ms.load(std::memory_order_relaxed));
+}
+
+void queue_state::set_dead_holder_check(std::chrono::milliseconds every) noexcept
+{
+    g_dead_holder_check_ms.store(every.count(), std::memory_order_relaxed);
+}
+
+bool queue_state::sleep_on(std::atomic<std::uint32_t>& word, std::uint32_t seen,
+                           const deadline& until)
+{
+    if (spin_for([&] { return (word.load(std::memory_order_acquire) & ~sleeper_bit) != seen; },
+                 spin_budget(until)))
+    {
+        return true;
+    }
+    if (!mark_sleeper(word, seen))
+    {
+        return true;
+    }
+    // A wait that times out leaves its bit up (other sleepers may be on the same value, and
+    // clearing it would lose their wake-up): the next change pays one needless FUTEX_WAKE.
+    const clock::time_point check = clock::now() + dead_holder_check();
+    if (until && *until <= check)
+    {
+        return shared_futex_wait_until(word, seen | sleeper_bit, until);
+    }
+    if (!shared_futex_wait_until(word, seen | sleeper_bit, check))
+    {
+        take_over_dead_holders();
+    }
+    return true; // the caller looks again
+}
+
+void queue_state::take_over_dead_holders()
+{
+    const deadline try_once = clock::time_point{};
+    const auto take_over = [&](robust_mutex_state& mutex, void (queue_state::*repair)() noexcept)
+    {
+        if (!holder_died(mutex))
+        {
+            return;
+        }
+        const auto taken = mutex.acquire(try_once);
+        if (!taken.acquired)
+        {
+            return; // a live process took it first, and repairs it
+        }
+        if (taken.owner_died)
+        {
+            (this->*repair)();
+        }
+        mutex.release();
+    };
+    take_over(m_put_mutex, &queue_state::repair_put_side);
+    take_over(m_get_mutex, &queue_state::repair_get_side);
+}
+
+void queue_state::repair_put_side() noexcept
+{
+    if (recover(m_put_journal, m_tail, m_puts))
+    {
+        // The dead putter's count may have been one item too many: joiners look again.
+        m_done_seq.fetch_add(1, std::memory_order_seq_cst);
+        shared_futex_wake(m_done_seq, INT32_MAX);
+    }
+    // It may have died between publishing and waking, or between bumping and waking.
+    (void)bump(m_items_seq);
+    shared_futex_wake(m_items_seq, INT32_MAX);
+}
+
+void queue_state::repair_get_side() noexcept
+{
+    (void)recover(m_get_journal, m_head, m_gets);
+    (void)bump(m_room_seq);
+    shared_futex_wake(m_room_seq, INT32_MAX);
 }
 
 // A put stores its count, then its position (a get can then never count more items taken
@@ -155,15 +229,7 @@ bool queue_state::try_put(std::string_view message, std::uint32_t& seen, queue_f
     held lock(m_put_mutex);
     if (lock.owner_died())
     {
-        if (recover(m_put_journal, m_tail, m_puts))
-        {
-            // The dead putter's count may have been one item too many: joiners look again.
-            m_done_seq.fetch_add(1, std::memory_order_seq_cst);
-            shared_futex_wake(m_done_seq, INT32_MAX);
-        }
-        // It may have died between publishing and waking, or between bumping and waking.
-        (void)bump(m_items_seq);
-        shared_futex_wake(m_items_seq, INT32_MAX);
+        repair_put_side();
     }
     // Read before looking for room: a get that makes room after this ends this value of the
     // word (its bump comes after its stores), so a sleep on `seen` cannot miss that get.
@@ -217,9 +283,7 @@ bool queue_state::try_get(std::string& out, std::uint32_t& seen, queue_fds fds)
         held lock(m_get_mutex);
         if (lock.owner_died())
         {
-            (void)recover(m_get_journal, m_head, m_gets);
-            (void)bump(m_room_seq); // as in try_put
-            shared_futex_wake(m_room_seq, INT32_MAX);
+            repair_get_side();
         }
         seen = m_items_seq.load(std::memory_order_acquire) & ~sleeper_bit; // as in try_put
         const std::uint64_t head = m_head.load(std::memory_order_relaxed);
@@ -279,7 +343,11 @@ bool queue_state::put(std::string_view message, deadline until, queue_fds fds)
         {
             return true;
         }
-        if (deadline_passed(until) || !sleep_on(m_room_seq, seen, until))
+        if (deadline_passed(until))
+        {
+            return false; // put_nowait, or the last look below was the deadline's
+        }
+        if (!sleep_on(m_room_seq, seen, until))
         {
             return try_put(message, seen, fds); // one last look: room made at the deadline
         }
@@ -295,7 +363,11 @@ bool queue_state::get(std::string& out, deadline until, queue_fds fds)
         {
             return true;
         }
-        if (deadline_passed(until) || !sleep_on(m_items_seq, seen, until))
+        if (deadline_passed(until))
+        {
+            return false;
+        }
+        if (!sleep_on(m_items_seq, seen, until))
         {
             return try_get(out, seen, fds);
         }
@@ -304,6 +376,7 @@ bool queue_state::get(std::string& out, deadline until, queue_fds fds)
 
 std::uint64_t queue_state::size()
 {
+    take_over_dead_holders(); // a putter killed between its two stores counted one item more
     // Gets first: a count of gets read before the puts never exceeds them.
     const std::uint64_t gets = m_gets.load(std::memory_order_acquire);
     const std::uint64_t puts = m_puts.load(std::memory_order_acquire);
@@ -351,9 +424,29 @@ bool queue_state::join(deadline until)
         {
             return true;
         }
-        if (deadline_passed(until) || !sleep_on_done(m_done_seq, seen, until))
+        if (deadline_passed(until))
         {
-            return all_done(seen);
+            return false;
+        }
+        if (spin_for([&] { return m_done_seq.load(std::memory_order_acquire) != seen; },
+                     spin_budget(until)))
+        {
+            continue;
+        }
+        // The done word has no sleeper bit: task_done wakes whenever it moves it. A task_done
+        // or putter killed before its wake-up is caught by looking again every
+        // dead_holder_check.
+        const clock::time_point check = clock::now() + dead_holder_check();
+        if (until && *until <= check)
+        {
+            if (!shared_futex_wait_until(m_done_seq, seen, until))
+            {
+                return all_done(seen);
+            }
+        }
+        else if (!shared_futex_wait_until(m_done_seq, seen, check))
+        {
+            take_over_dead_holders();
         }
     }
 }

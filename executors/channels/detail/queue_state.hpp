@@ -97,8 +97,23 @@ struct queue_state
     /// Whether every put item is done (join's condition); `seen` as for try_get.
     bool all_done(std::uint32_t& seen);
 
+    /// How often a sleeper without a deadline looks for a process that died holding a side's
+    /// mutex: one killed after its stores but before its wake-up leaves the other side asleep,
+    /// and one killed between its two stores leaves the counts one off, until somebody takes
+    /// that mutex (normally the next putter or getter, who may never come).
+    /// 100 ms unless set otherwise.
+    [[nodiscard]] static std::chrono::milliseconds dead_holder_check() noexcept;
+    /// For tests that look for lost wake-ups (queue_wakeup_test): the check's slices would hide
+    /// one as a stall instead of a hang. Process-wide; a forked child inherits it.
+    static void set_dead_holder_check(std::chrono::milliseconds every) noexcept;
+    /// When a process died holding either side's mutex (its futex word says so), takes the
+    /// mutex over: completes what the dead holder was publishing and wakes both sides. A load
+    /// of each word when nobody died; never waits for a live holder.
+    void take_over_dead_holders();
+
   private:
     class held;
+    friend struct queue_state_probe; // tests: a holder that dies at a chosen store
     // What an operation is about to publish: the next holder of the side's mutex completes it
     // when the holder died between its two stores (position and count). Atomics: the holder
     // may be killed between any two stores, and the next holder reads what was stored (count
@@ -129,6 +144,13 @@ struct queue_state
     /// After a holder of the side's mutex died: completes its publication. True when it did.
     static bool recover(journal& pending, const std::atomic<std::uint64_t>& position,
                         std::atomic<std::uint64_t>& count) noexcept;
+    /// Under the side's mutex, taken from a holder that died: recover() and the wake-ups that
+    /// the holder may not have made.
+    void repair_put_side() noexcept;
+    void repair_get_side() noexcept;
+    /// Sleeps on the items or room word while it holds `seen`, until `until` but no longer
+    /// than dead_holder_check (then takes over dead holders). False once `until` passed.
+    bool sleep_on(std::atomic<std::uint32_t>& word, std::uint32_t seen, const deadline& until);
 
     // Two mutexes, one per side, each with what its side writes on cache lines of its own:
     // a putter and a getter work at once and pass each other only the positions, the counts

@@ -1,20 +1,44 @@
 // The awaitable waits of the queues: an io_uring FUTEX_WAIT on the state's word where the
-// kernel has it (Linux 6.7), a retry every millisecond elsewhere.
+// kernel has it (Linux 6.7), a retry every millisecond elsewhere. Either way no longer than
+// queue_state::dead_holder_check() at a time, then a look for a process that died holding a
+// side's mutex before its wake-up (as the blocking waits do).
 #include <cerrno>
 
 #include <sys/socket.h>
 #include <system_error>
 
 #include "executors/channels/detail/queue_codec.hpp"
+#include "runtime/errors.hpp"
 #include "runtime/sleep.hpp"
 #include "runtime/uring/futex_wait_operation.hpp"
+#include "runtime/with_timeout.hpp"
 
 namespace weft::detail
 {
 namespace
 {
 
-task<void> wait_on(std::atomic<std::uint32_t>& word, std::uint32_t seen)
+// Sleeps while `word` holds `expected`, at most one dead_holder_check.
+task<void> sleep_a_while(queue_state& state, std::atomic<std::uint32_t>& word,
+                         std::uint32_t expected)
+{
+    bool slept_through = false;
+    try
+    {
+        co_await with_timeout(queue_state::dead_holder_check(),
+                              uring::futex_wait_operation(word, expected));
+    }
+    catch (const timeout_error&)
+    {
+        slept_through = true;
+    }
+    if (slept_through)
+    {
+        state.take_over_dead_holders();
+    }
+}
+
+task<void> wait_on(queue_state& state, std::atomic<std::uint32_t>& word, std::uint32_t seen)
 {
     if (!uring::futex_wait_supported())
     {
@@ -22,6 +46,7 @@ task<void> wait_on(std::atomic<std::uint32_t>& word, std::uint32_t seen)
         if ((word.load(std::memory_order_acquire) & ~queue_state::sleeper_bit) == seen)
         {
             co_await sleep_for(std::chrono::milliseconds(1));
+            state.take_over_dead_holders(); // a load of two words when nobody died
         }
         co_return;
     }
@@ -29,7 +54,7 @@ task<void> wait_on(std::atomic<std::uint32_t>& word, std::uint32_t seen)
     {
         co_return; // it moved since the try: look again
     }
-    co_await uring::futex_wait_operation(word, seen | queue_state::sleeper_bit);
+    co_await sleep_a_while(state, word, seen | queue_state::sleeper_bit);
 }
 
 } // namespace
@@ -49,7 +74,7 @@ std::shared_ptr<queue_carrier> queue_carrier::make()
 
 task<void> wait_for_items(queue_state& state, std::uint32_t seen)
 {
-    co_await wait_on(state.items_word(), seen);
+    co_await wait_on(state, state.items_word(), seen);
 }
 
 task<void> wait_for_done(queue_state& state, std::uint32_t seen)
@@ -61,17 +86,18 @@ task<void> wait_for_done(queue_state& state, std::uint32_t seen)
     }
     if (uring::futex_wait_supported())
     {
-        co_await uring::futex_wait_operation(state.done_word(), seen);
+        co_await sleep_a_while(state, state.done_word(), seen);
     }
     else
     {
         co_await sleep_for(std::chrono::milliseconds(1));
+        state.take_over_dead_holders();
     }
 }
 
 task<void> wait_for_room(queue_state& state, std::uint32_t seen)
 {
-    co_await wait_on(state.room_word(), seen);
+    co_await wait_on(state, state.room_word(), seen);
 }
 
 } // namespace weft::detail

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <ctime>
 #include <fcntl.h>
 #include <fstream>
@@ -29,6 +30,8 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+
+#include "executors/channels/detail/queue_state.hpp"
 
 using namespace std::chrono_literals;
 using weft::queue;
@@ -266,8 +269,41 @@ BOOST_AUTO_TEST_CASE(a_queue_of_a_few_records_never_leaves_both_sides_asleep)
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// Says in the log when the test is weaker than it was made to be: without perf events the
+// hiccups come once per tick (4 ms here), not every 50 µs of CPU time; under ThreadSanitizer
+// every step is slower and the windows rarer in proportion.
+void say_how_strong()
+{
+    perf_event_attr clock = {};
+    clock.type = PERF_TYPE_SOFTWARE;
+    clock.size = sizeof clock;
+    clock.config = PERF_COUNT_SW_TASK_CLOCK;
+    clock.disabled = 1;
+    clock.exclude_kernel = 1;
+    const int fd = static_cast<int>(::syscall(SYS_perf_event_open, &clock, 0, -1, -1, 0));
+    if (fd < 0)
+    {
+        std::fprintf(stderr,
+                     "queue_wakeup_test: perf events refused (errno %d): hiccups every "
+                     "tick (SIGPROF), far rarer than every 50 us of CPU time\n",
+                     errno);
+    }
+    else
+    {
+        ::close(fd);
+    }
+#if defined(__SANITIZE_THREAD__)
+    std::fprintf(stderr, "queue_wakeup_test: under ThreadSanitizer each step is several times "
+                         "slower: the lost-wake-up windows are hit less often\n");
+#endif
+}
+
 int main(int argc, char** argv)
 {
     weft::main_guard(argc, argv);
+    say_how_strong();
+    // A lost wake-up must hang (and fail the run), not stall until the queue's periodic look
+    // for a dead mutex holder wakes the sleeper.
+    weft::detail::queue_state::set_dead_holder_check(std::chrono::hours(1));
     return boost::unit_test::unit_test_main(&init_unit_test, argc, argv);
 }
