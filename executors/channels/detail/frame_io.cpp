@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <system_error>
 
+#include "executors/detail/scm_rights.hpp"
+
 namespace weft::detail
 {
 namespace
@@ -46,18 +48,11 @@ io_progress frame_writer::step(int fd)
             msghdr msg{};
             msg.msg_iov = parts;
             msg.msg_iovlen = m_body.empty() ? 1 : 2;
-            alignas(cmsghdr) char control[CMSG_SPACE(most_fds * sizeof(int))] = {};
+            scm_rights_buffer<most_fds> control;
             if (m_sent == 0 && !m_attached->empty())
             {
                 // With the first byte of the header: the receiver gets them with it.
-                const std::size_t bytes = m_attached->size() * sizeof(int);
-                msg.msg_control = control;
-                msg.msg_controllen = CMSG_SPACE(bytes);
-                cmsghdr* c = CMSG_FIRSTHDR(&msg);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(bytes);
-                std::memcpy(CMSG_DATA(c), m_attached->fds().data(), bytes);
+                attach_descriptors(msg, control.bytes, m_attached->fds());
             }
             n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         }
