@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -21,6 +22,7 @@
 #include "executors/interprocess/detail/robust_lock.hpp"
 #include "executors/processes/shippable.hpp"
 #include "runtime/task.hpp"
+#include "runtime/with_timeout.hpp"
 
 namespace weft
 {
@@ -172,20 +174,33 @@ class connection
         }
     }
 
-    /// The handshake through the event loop.
-    task<void> async_authenticate(bool as_server, std::string key)
+    /// The handshake through the event loop, with the same time limit (cancelled through the
+    /// loop when it passes: the loop's thread is never blocked).
+    task<void>
+    async_authenticate(bool as_server, std::string key,
+                       std::optional<std::chrono::steady_clock::duration> within = std::nullopt)
     {
         const auto end = m_end;
         try
         {
-            if (as_server)
+            task<void> handshake = as_server
+                                       ? detail::async_authenticate_server(*end, std::move(key))
+                                       : detail::async_authenticate_client(*end, std::move(key));
+            if (within)
             {
-                co_await detail::async_authenticate_server(*end, std::move(key));
+                // with_timeout adds the limit to now: a century at most cannot overflow it.
+                constexpr std::chrono::steady_clock::duration most = std::chrono::hours(24 * 36525);
+                co_await with_timeout(std::min(*within, most), std::move(handshake));
             }
             else
             {
-                co_await detail::async_authenticate_client(*end, std::move(key));
+                co_await std::move(handshake);
             }
+        }
+        catch (const timeout_error&)
+        {
+            end->close();
+            throw detail::handshake_timeout();
         }
         catch (...)
         {

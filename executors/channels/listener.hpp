@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
+#include <optional>
 #include <poll.h>
 #include <string>
 #include <unistd.h>
@@ -20,13 +22,25 @@
 namespace weft
 {
 
+/// How a listener is made.
+struct listener_options
+{
+    /// The listen(2) backlog: connections the system holds until they are accepted.
+    int backlog = 16;
+    /// How long an accepted client has to pass the handshake. A client that is silent, or too
+    /// slow, is disconnected and accept() goes on to the next one; none: no limit (Python's
+    /// Listener has none, and one silent client then holds a blocking accept() forever).
+    std::optional<std::chrono::steady_clock::duration> handshake_limit = std::chrono::seconds(10);
+};
+
 /// Python's multiprocessing.connection.Listener: accepts connections on a Unix or TCP socket
 /// (socket_address::unix_path("/run/x.sock"), unix_path with a leading '\0' for an abstract
 /// name, socket_address::parse("127.0.0.1", 0) for TCP on a port the system picks),
 /// each a connection<T>, from clients that prove they hold the same `authkey` (an HMAC-SHA256
 /// challenge both ways, before any message is read; nothing is deserialized from a peer that
 /// has not passed it, and its messages are capped at 256 bytes until then). An empty key is a
-/// key too (Python 3.12's rule): both sides must still agree.
+/// key too (Python 3.12's rule): both sides must still agree. Each client has
+/// listener_options::handshake_limit (10 s by default) to pass the handshake.
 ///
 /// Not copyable; a Unix socket's file is removed when the listener is destroyed.
 template <class T>
@@ -35,8 +49,13 @@ class listener
   public:
     /// Binds and listens. Throws std::system_error (EADDRINUSE...), std::invalid_argument.
     explicit listener(socket_address where, std::string authkey = {}, int backlog = 16)
-        : m_fd(detail::listen_on(where, backlog)), m_address(detail::bound_address(m_fd.get())),
-          m_authkey(std::move(authkey))
+        : listener(std::move(where), std::move(authkey), listener_options{.backlog = backlog})
+    {
+    }
+    listener(socket_address where, std::string authkey, listener_options options)
+        : m_fd(detail::listen_on(where, options.backlog)),
+          m_address(detail::bound_address(m_fd.get())), m_authkey(std::move(authkey)),
+          m_handshake_limit(options.handshake_limit)
     {
     }
     listener(const listener&) = delete;
@@ -44,50 +63,45 @@ class listener
     ~listener() { close(); }
 
     /// Waits for a client and authenticates it. Throws authentication_error when it does not
-    /// hold the key (its connection is closed), std::system_error.
+    /// hold the key (its connection is closed), std::system_error. A client that has not passed
+    /// the handshake within the listener's handshake_limit is disconnected and the wait goes
+    /// on for the next one, rather than throw: a server looping on accept() is not ended (nor
+    /// held) by a client that connects and says nothing.
     connection<T> accept()
     {
-        int fd = -1;
-        while ((fd = ::accept4(m_fd.get(), nullptr, nullptr, SOCK_CLOEXEC)) < 0)
+        for (;;)
         {
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
+            connection<T> accepted(next_client(), true, true);
+            try
             {
-                pollfd ready{m_fd.get(), POLLIN, 0};
-                (void)::poll(&ready, 1, -1); // the socket is non-blocking for async_accept
-                continue;
+                accepted.authenticate(true, m_authkey, m_handshake_limit);
+                return accepted;
             }
-            if (errno != EINTR)
+            catch (const detail::handshake_timeout&)
             {
-                throw std::system_error(errno, std::system_category(), "weft: listener: accept");
+                // authenticate() closed it: the client sees the end of file.
             }
         }
-        connection<T> accepted(uring::owned_fd(fd), true, true);
-        accepted.authenticate(true, m_authkey);
-        return accepted;
     }
 
     /// accept() for a coroutine: waits for the client and runs the handshake through the event
-    /// loop, so a slow or silent client holds up only this coroutine.
+    /// loop, so a slow or silent client holds up only this coroutine, and only until the
+    /// handshake limit passes (then, as accept(), it goes on to the next client).
     [[nodiscard]] task<connection<T>> async_accept()
     {
-        int fd = -1;
         for (;;)
         {
-            fd = ::accept4(m_fd.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-            if (fd >= 0)
+            connection<T> accepted(co_await next_client_async(), true, true);
+            try
             {
-                break;
+                co_await accepted.async_authenticate(true, m_authkey, m_handshake_limit);
+                co_return accepted;
             }
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            catch (const detail::handshake_timeout&)
             {
-                (void)co_await uring::poll_operation(m_fd.get(), POLLIN);
-                continue;
+                // async_authenticate() closed it.
             }
-            throw std::system_error(errno, std::system_category(), "weft: listener: accept");
         }
-        connection<T> accepted(uring::owned_fd(fd), true, true);
-        co_await accepted.async_authenticate(true, m_authkey);
-        co_return accepted;
     }
 
     /// Where it listens (with the port the system chose for port 0).
@@ -112,9 +126,47 @@ class listener
     }
 
   private:
+    uring::owned_fd next_client()
+    {
+        int fd = -1;
+        while ((fd = ::accept4(m_fd.get(), nullptr, nullptr, SOCK_CLOEXEC)) < 0)
+        {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+            {
+                pollfd ready{m_fd.get(), POLLIN, 0};
+                (void)::poll(&ready, 1, -1); // the socket is non-blocking for async_accept
+                continue;
+            }
+            if (errno != EINTR)
+            {
+                throw std::system_error(errno, std::system_category(), "weft: listener: accept");
+            }
+        }
+        return uring::owned_fd(fd);
+    }
+
+    task<uring::owned_fd> next_client_async()
+    {
+        for (;;)
+        {
+            const int fd = ::accept4(m_fd.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (fd >= 0)
+            {
+                co_return uring::owned_fd(fd);
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            {
+                (void)co_await uring::poll_operation(m_fd.get(), POLLIN);
+                continue;
+            }
+            throw std::system_error(errno, std::system_category(), "weft: listener: accept");
+        }
+    }
+
     uring::owned_fd m_fd;
     socket_address m_address;
     std::string m_authkey;
+    std::optional<std::chrono::steady_clock::duration> m_handshake_limit;
 };
 
 /// client() for a coroutine: the handshake runs through the event loop (the connect itself is

@@ -34,7 +34,7 @@ std::string receive_small(connection_end& end, connection_end::deadline until)
     }
     catch (const timeout_error&)
     {
-        throw authentication_error("weft: the peer did not finish authenticating in time");
+        throw handshake_timeout();
     }
     if (!received)
     {

@@ -7,9 +7,21 @@
 #include <string_view>
 
 #include "executors/channels/detail/connection_end.hpp"
+#include "executors/errors.hpp"
 
 namespace weft::detail
 {
+
+/// The authentication_error of a peer that has not finished the handshake in time: the
+/// listener tells it apart from a wrong key, drops that client and goes on to the next one.
+class handshake_timeout : public authentication_error
+{
+  public:
+    handshake_timeout()
+        : authentication_error("weft: the peer did not finish authenticating in time")
+    {
+    }
+};
 
 /// The listener's side: challenges, then answers the client's challenge. Throws
 /// authentication_error when the peer does not hold `key`, or has not answered by `until`.

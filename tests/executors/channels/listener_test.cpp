@@ -1,10 +1,12 @@
 // listener and client: Unix, abstract and TCP addresses, a child process as the client, the
 // authkey challenge (a wrong key is refused on both sides), a peer that sends garbage before
-// authenticating, and the socket file removed at close.
+// authenticating, a silent client dropped at the handshake limit (blocking and coroutine
+// accept), and the socket file removed at close.
 #define BOOST_TEST_MODULE listener
 #define BOOST_TEST_NO_MAIN
 #include <atomic>
 #include <filesystem>
+#include <poll.h>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -36,6 +38,22 @@ void say_hello(socket_address where, std::string key)
 std::string fresh_socket_path()
 {
     return weft::test::fresh_temp_path("weft-listener") + ".sock";
+}
+
+// Whether the listener closed a client's connection: its challenge, then the end of file.
+bool disconnected_within(int fd, std::chrono::milliseconds limit)
+{
+    char bytes[512];
+    for (const auto until = std::chrono::steady_clock::now() + limit;
+         std::chrono::steady_clock::now() < until;)
+    {
+        pollfd ready{fd, POLLIN, 0};
+        if (::poll(&ready, 1, 50) == 1 && ::recv(fd, bytes, sizeof bytes, MSG_DONTWAIT) == 0)
+        {
+            return true;
+        }
+    }
+    return false;
 }
 
 } // namespace
@@ -242,6 +260,97 @@ BOOST_AUTO_TEST_CASE(async_accept_and_async_client_run_the_handshake_through_the
         co_return refusals;
     };
     BOOST_TEST(loop.run(refused()) == 2);
+}
+
+// Without a limit a client that connects and says nothing holds accept() for ever; with one it
+// is disconnected when its time is up and accept() serves the next client rather than throw
+// (a server looping on accept() must not be ended by one silent client either).
+BOOST_AUTO_TEST_CASE(a_silent_client_does_not_hold_accept_from_the_next_one)
+{
+    weft::listener<std::string> l(socket_address::parse("127.0.0.1", 0), "key",
+                                  {.handshake_limit = 200ms});
+    // Connected (queued in the backlog) before the good client, so it is accepted first.
+    const weft::uring::owned_fd silent = weft::detail::connect_to(l.address());
+    std::thread good([&] { say_hello(l.address(), "key"); });
+    const auto started = std::chrono::steady_clock::now();
+    connection<std::string> c = l.accept();
+    const auto took = std::chrono::steady_clock::now() - started;
+    BOOST_TEST(c.recv() == "hello");
+    c.send("next");
+    BOOST_TEST(c.recv() == "next!");
+    good.join();
+    BOOST_TEST(took >= 200ms);
+    BOOST_TEST(took < patience);
+    BOOST_TEST(disconnected_within(silent.get(), 5s));
+}
+
+BOOST_AUTO_TEST_CASE(a_silent_client_does_not_hold_async_accept_nor_the_loop)
+{
+    weft::listener<std::string> l(socket_address::parse("127.0.0.1", 0), "key",
+                                  {.handshake_limit = 200ms});
+    const weft::uring::owned_fd silent = weft::detail::connect_to(l.address());
+    weft::event_loop loop;
+    int ticks = 0;
+    auto ticker = [&]() -> weft::task<void>
+    {
+        for (int i = 0; i < 10; ++i)
+        {
+            co_await weft::sleep_for(10ms);
+            ++ticks;
+        }
+    };
+    auto serve = [&]() -> weft::task<std::string>
+    {
+        connection<std::string> c = co_await l.async_accept();
+        co_return co_await c.async_recv();
+    };
+    auto talk = [&]() -> weft::task<void>
+    {
+        connection<std::string> c = co_await weft::async_client<std::string>(l.address(), "key");
+        co_await c.async_send("after the silent one");
+    };
+    auto body = [&]() -> weft::task<std::string>
+    {
+        auto [got, done, ticked] = co_await weft::when_all(serve(), talk(), ticker());
+        (void)done;
+        (void)ticked;
+        co_return got;
+    };
+    const auto started = std::chrono::steady_clock::now();
+    BOOST_TEST(loop.run(body()) == "after the silent one");
+    const auto took = std::chrono::steady_clock::now() - started;
+    BOOST_TEST(took >= 200ms);
+    BOOST_TEST(ticks == 10); // the handshake's wait never blocked the loop's thread
+    BOOST_TEST(disconnected_within(silent.get(), 5s));
+}
+
+// A coroutine's handshake under a limit fails as the blocking one does: authentication_error,
+// the connection closed.
+BOOST_AUTO_TEST_CASE(async_authenticate_with_a_limit_fails_a_silent_peer_in_time)
+{
+    int ends[2] = {-1, -1};
+    BOOST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) == 0);
+    const weft::uring::owned_fd peer(ends[1]);
+    connection<std::string> server(weft::uring::owned_fd{ends[0]}, true, true);
+    weft::event_loop loop;
+    auto handshake = [&]() -> weft::task<bool>
+    {
+        try
+        {
+            co_await server.async_authenticate(true, "key", 150ms);
+        }
+        catch (const weft::authentication_error&)
+        {
+            co_return true;
+        }
+        co_return false;
+    };
+    const auto started = std::chrono::steady_clock::now();
+    BOOST_TEST(loop.run(handshake()));
+    const auto took = std::chrono::steady_clock::now() - started;
+    BOOST_TEST(took >= 150ms);
+    BOOST_TEST(took < 2s);
+    BOOST_TEST(server.closed());
 }
 
 BOOST_AUTO_TEST_CASE(shared_memory_over_tcp_is_refused_before_anything_is_written)
