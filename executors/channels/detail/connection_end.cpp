@@ -5,9 +5,11 @@
 #include <exception>
 #include <fcntl.h>
 #include <limits>
+#include <new>
 #include <poll.h>
 #include <pthread.h>
 #include <stdexcept>
+#include <thread>
 #include <unistd.h>
 
 #include <sys/eventfd.h>
@@ -26,9 +28,12 @@ namespace
 // Python caps nothing either; the cap only stops a corrupt length from allocating the machine.
 constexpr std::uint64_t message_limit = std::uint64_t{1} << 40;
 
-// Bumped in every forked child: an eventfd inherited through fork is shared with the parent, so
-// a child makes its own before it waits on one (and never writes the parent's).
+// Bumped in every forked child: an end whose generation is older was last used by another
+// process, and is adopted (connection_end::adopt_after_fork) before its first use here.
 std::atomic<unsigned> g_fork_generation{0};
+
+// An end's generation while one thread adopts it; never a real one.
+constexpr unsigned adopting = ~0U;
 
 void count_fork() noexcept
 {
@@ -66,7 +71,8 @@ task<unsigned> poll_socket(int fd, unsigned events)
 } // namespace
 
 connection_end::connection_end(uring::owned_fd fd, bool readable, bool writable)
-    : m_fd(std::move(fd)), m_readable(readable), m_writable(writable), m_unix_domain(false)
+    : m_fd(std::move(fd)), m_readable(readable), m_writable(writable), m_unix_domain(false),
+      m_generation(g_fork_generation.load(std::memory_order_relaxed))
 {
     int domain = 0;
     socklen_t length = sizeof domain;
@@ -90,8 +96,60 @@ connection_end::connection_end(uring::owned_fd fd, bool readable, bool writable)
     }
 }
 
+void connection_end::adopt_after_fork() noexcept
+{
+    const unsigned now = g_fork_generation.load(std::memory_order_relaxed);
+    unsigned seen = m_generation.load(std::memory_order_acquire);
+    while (seen != now)
+    {
+        if (seen == adopting)
+        {
+            std::this_thread::yield(); // another thread of this process is adopting it
+            seen = m_generation.load(std::memory_order_acquire);
+            continue;
+        }
+        if (!m_generation.compare_exchange_weak(seen, adopting, std::memory_order_acquire))
+        {
+            continue;
+        }
+        // Only this thread touches the end until the store below. The inherited lock and
+        // condition variable may be held or waited on by threads of the parent: new ones take
+        // their storage, and the old are neither unlocked nor destroyed (either would be
+        // undefined, and a broadcast to waiters that do not exist here can wait for ever).
+        new (&m_state) std::mutex;
+        new (&m_freed) std::condition_variable;
+        if (m_receiving)
+        {
+            // A thread of the parent was receiving. If it was waiting for a message to begin,
+            // the socket stands between two messages here too, and what its receive held
+            // (nothing, or a copy torn by the fork) is dropped. If it had read part of one,
+            // where the next message starts is unknown here: reading on would hand out the
+            // rest of that message as messages, so receiving here throws instead. Sending is
+            // unaffected: the parent's thread finishes its message on its own.
+            m_forked_mid_message = !m_buffer.waiting_between_messages();
+            m_buffer.clear();
+        }
+        m_sending = false;
+        m_receiving = false;
+        m_buffer.mark_waiting(false);
+        m_wake.reset(); // this process's copy of the parent's eventfd: writing it wakes theirs
+        if (m_closing.load())
+        {
+            m_fd.reset(); // the parent's close() left it to a call that is not in this process
+        }
+        m_generation.store(now, std::memory_order_release);
+        return;
+    }
+}
+
+void connection_end::note_receive_wait(const frame_reader& reader) noexcept
+{
+    m_buffer.mark_waiting(!reader.started() && m_buffer.available() == 0);
+}
+
 bool connection_end::take(way w, deadline until)
 {
+    adopt_after_fork();
     std::unique_lock held(m_state);
     const auto free = [&] { return !busy(w) || m_closing.load(); };
     if (!until)
@@ -114,6 +172,7 @@ task<void> connection_end::async_take(way w)
 {
     for (;;)
     {
+        adopt_after_fork();
         {
             std::lock_guard held(m_state);
             if (m_closing.load())
@@ -137,6 +196,10 @@ void connection_end::give_back(way w) noexcept
     {
         std::lock_guard held(m_state);
         busy(w) = false;
+        if (w == way::receive)
+        {
+            m_buffer.mark_waiting(false);
+        }
         if (m_closing.load() && !m_sending && !m_receiving)
         {
             m_fd.reset(); // close() left it to the last call using it
@@ -155,15 +218,13 @@ int connection_end::wake_fd()
     {
         throw closed_error();
     }
-    const unsigned generation = g_fork_generation.load(std::memory_order_relaxed);
-    if (!m_wake.valid() || m_wake_generation != generation)
+    if (!m_wake.valid()) // this process's own: adopt_after_fork dropped the parent's
     {
         m_wake = uring::owned_fd(::eventfd(0, EFD_CLOEXEC));
         if (!m_wake.valid())
         {
             throw std::system_error(errno, std::system_category(), "weft: connection: eventfd");
         }
-        m_wake_generation = generation;
     }
     return m_wake.get();
 }
@@ -224,6 +285,12 @@ int connection_end::checked_fd(bool for_reading) const
     {
         throw closed_error();
     }
+    if (for_reading && m_forked_mid_message)
+    {
+        throw invalid_state_error(
+            "weft: connection: this process was forked while another thread was in the middle "
+            "of receiving a message on this end: it cannot receive here (sending still works)");
+    }
     if (for_reading && m_broken)
     {
         throw invalid_state_error(
@@ -251,8 +318,9 @@ void connection_end::check_can_carry(const attachments& attached) const
     }
 }
 
-int connection_end::fd() const
+int connection_end::fd()
 {
+    adopt_after_fork();
     std::lock_guard held(m_state);
     if (m_closing.load())
     {
@@ -307,7 +375,9 @@ bool connection_end::receive(frame_reader& into, std::uint64_t limit, deadline u
         {
             // With a deadline, never inside recvmsg: a peer sending a byte at a time would keep
             // a blocking read going past it.
+            note_receive_wait(into); // without one, it waits inside step()
             progress = into.step(fd, limit, m_buffer, !until);
+            m_buffer.mark_waiting(false);
         }
         catch (...)
         {
@@ -330,10 +400,12 @@ bool connection_end::receive(frame_reader& into, std::uint64_t limit, deadline u
         case io_progress::would_block:
             // The receive timeout (or O_NONBLOCK set by another holder): again. With a
             // deadline: waits in poll (beside close()'s eventfd) until data or the deadline.
+            note_receive_wait(into);
             if (until && !wait(fd, POLLIN, until))
             {
                 throw timeout_error("weft: connection: no message came in time");
             }
+            m_buffer.mark_waiting(false);
             break;
         }
     }
@@ -347,7 +419,12 @@ bool connection_end::poll(deadline until)
     }
     const held_way held(*this, way::receive);
     const int fd = checked_fd(true);
-    return m_buffer.available() > 0 || wait(fd, POLLIN, until);
+    if (m_buffer.available() > 0)
+    {
+        return true;
+    }
+    m_buffer.mark_waiting(true);
+    return wait(fd, POLLIN, until);
 }
 
 task<void> connection_end::async_send(std::string body, attachments attached)
@@ -392,7 +469,9 @@ task<bool> connection_end::async_receive(frame_reader& into, std::uint64_t limit
         case io_progress::closed:
             co_return false;
         case io_progress::would_block:
+            note_receive_wait(into);
             co_await async_wait(fd, POLLIN);
+            m_buffer.mark_waiting(false);
             break;
         }
     }
@@ -400,6 +479,7 @@ task<bool> connection_end::async_receive(frame_reader& into, std::uint64_t limit
 
 void connection_end::close() noexcept
 {
+    adopt_after_fork();
     {
         std::lock_guard held(m_state);
         if (m_closing.load())
@@ -407,9 +487,7 @@ void connection_end::close() noexcept
             return;
         }
         m_closing.store(true);
-        // Wakes a thread in wait(); an eventfd inherited through fork is the parent's.
-        if (m_wake.valid() &&
-            m_wake_generation == g_fork_generation.load(std::memory_order_relaxed))
+        if (m_wake.valid()) // wakes a thread in wait()
         {
             const std::uint64_t one = 1;
             (void)!::write(m_wake.get(), &one, sizeof one);

@@ -62,7 +62,7 @@ class connection_end
     [[nodiscard]] bool readable() const noexcept { return m_readable; }
     [[nodiscard]] bool writable() const noexcept { return m_writable; }
     /// The socket (for sending the end to another process).
-    [[nodiscard]] int fd() const;
+    [[nodiscard]] int fd();
 
   private:
     enum class way
@@ -92,6 +92,15 @@ class connection_end
     void give_back(way w) noexcept;
     bool& busy(way w) noexcept { return w == way::send ? m_sending : m_receiving; }
 
+    /// The first call in a process forked since the end was last used there makes the end this
+    /// process's: the turns held by threads of the parent (which it does not have) are free
+    /// again, and the lock and condition variable, which such a thread may have held or waited
+    /// on at the fork, are new. Every call that locks m_state comes through here first.
+    void adopt_after_fork() noexcept;
+    /// Before a receive waits for the socket: whether nothing of a message is read yet (so that
+    /// a child forked while it waits knows where the next message starts).
+    void note_receive_wait(const frame_reader& reader) noexcept;
+
     /// Blocks until the socket reports `events` (true) or `until` passes (false). Throws
     /// invalid_state_error when close() is called meanwhile.
     bool wait(int fd, short events, deadline until);
@@ -111,6 +120,10 @@ class connection_end
     bool m_writable;
     bool m_unix_domain;    // only a Unix-domain socket passes descriptors (SCM_RIGHTS)
     bool m_broken = false; // a receive failed in the middle of a message (the receive way)
+    bool m_forked_mid_message = false; // forked while another thread was in a message
+
+    // The fork generation this process's state is of (`adopting` while one thread adopts it).
+    std::atomic<unsigned> m_generation;
 
     mutable std::mutex m_state; // guards what follows
     std::condition_variable m_freed;
@@ -119,7 +132,6 @@ class connection_end
     std::atomic<bool> m_closing{false};
     std::stop_source m_close_signal; // stops a coroutine's io_uring poll from any thread
     uring::owned_fd m_wake;
-    unsigned m_wake_generation = 0; // the fork generation that made m_wake
 };
 
 } // namespace weft::detail

@@ -113,6 +113,7 @@ long receive_buffer::fill(int fd, bool blocking)
             }
             throw std::system_error(errno, std::system_category(), "weft: connection: recv");
         }
+        m_waiting_between_messages.store(false, std::memory_order_relaxed); // a message began
         std::vector<uring::owned_fd> fds;
         for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c))
         {
@@ -142,6 +143,14 @@ void receive_buffer::take(void* out, std::size_t n) noexcept
     std::memcpy(out, m_bytes.data() + m_begin, n);
     m_begin += n;
     m_position += n;
+}
+
+void receive_buffer::clear() noexcept
+{
+    m_position += m_end - m_begin;
+    m_begin = m_end = 0;
+    m_deliveries.clear();
+    m_waiting_between_messages.store(false, std::memory_order_relaxed);
 }
 
 std::vector<uring::owned_fd> receive_buffer::descriptors_at(std::uint64_t at)

@@ -4,6 +4,7 @@
 // resumable state machines: a blocking call drives them with poll(2), a coroutine with an
 // io_uring poll, and neither reads or writes past its own message.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -65,6 +66,20 @@ class receive_buffer
     void take(void* out, std::size_t n) noexcept;
     /// The descriptors that came with the read holding stream offset `at`.
     [[nodiscard]] std::vector<uring::owned_fd> descriptors_at(std::uint64_t at);
+    /// Forgets what it holds (those bytes and descriptors belong to another process now).
+    void clear() noexcept;
+
+    /// Marks a receive about to wait with nothing of its message read (`nothing_read`); the next
+    /// read from the socket takes the mark away. A child forked meanwhile knows by it that its
+    /// copy of the socket stands between two messages.
+    void mark_waiting(bool nothing_read) noexcept
+    {
+        m_waiting_between_messages.store(nothing_read, std::memory_order_relaxed);
+    }
+    [[nodiscard]] bool waiting_between_messages() const noexcept
+    {
+        return m_waiting_between_messages.load(std::memory_order_relaxed);
+    }
 
   private:
     struct delivery
@@ -79,6 +94,7 @@ class receive_buffer
     std::size_t m_end = 0;
     std::uint64_t m_position = 0; // stream offset of m_bytes[m_begin]
     std::vector<delivery> m_deliveries;
+    std::atomic<bool> m_waiting_between_messages{false};
 };
 
 /// Receives one message: step() until done (or closed).
@@ -91,6 +107,8 @@ class frame_reader
     /// returns would_block when the socket has nothing yet.
     io_progress step(int fd, std::uint64_t limit, receive_buffer& buffer, bool blocking);
 
+    /// Whether part of the message has been read (its header, at least).
+    [[nodiscard]] bool started() const noexcept { return m_have_header; }
     [[nodiscard]] std::string& body() noexcept { return m_body; }
     [[nodiscard]] std::vector<uring::owned_fd>& fds() noexcept { return m_fds; }
 

@@ -1,19 +1,26 @@
 // pipe and connection: the seeds' ten messages from a child, end of file once the other end is
 // closed everywhere, one-way pipes, poll, large byte messages, shared memory in a message, the
-// coroutine forms, close() waking a receive in another thread, and a thread and a coroutine
-// taking turns on one end.
+// coroutine forms, close() waking a receive in another thread, a thread and a coroutine
+// taking turns on one end, and a child forked while a thread of the parent waits in recv().
 #define BOOST_TEST_MODULE pipe
 #define BOOST_TEST_NO_MAIN
 #include <chrono>
+#include <csignal>
 #include <cstdint>
+#include <fcntl.h>
+#include <functional>
 #include <future>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <weft/weft.hpp>
 
 #include <boost/test/unit_test.hpp>
+#include <sys/socket.h>
+#include <sys/wait.h>
 
 #include "../processes/pool_test_support.hpp"
+#include "executors/channels/detail/frame_io.hpp"
 
 using namespace std::chrono_literals;
 using weft::connection;
@@ -43,6 +50,61 @@ void bump(connection<weft::shared_value<int>> in)
 {
     weft::shared_value<int> v = in.recv();
     v.set(v.get() + 1);
+}
+
+// Runs `child` in a process made by a plain fork() (its return value is the exit status; an
+// exception: 99; it never touches Boost.Test, whose state is the parent's), `parent` here
+// meanwhile, and returns the child's exit status (-1: it was still running after `patience`,
+// and is killed).
+int status_of_forked_child(const std::function<int()>& child, const std::function<void()>& parent)
+{
+    const pid_t pid = ::fork();
+    if (pid == 0)
+    {
+        int code = 99;
+        try
+        {
+            code = child();
+        }
+        catch (...)
+        {
+        }
+        ::_exit(code);
+    }
+    BOOST_REQUIRE(pid > 0);
+    parent();
+    int status = 0;
+    for (const auto until = std::chrono::steady_clock::now() + patience;;)
+    {
+        const pid_t done = ::waitpid(pid, &status, WNOHANG);
+        if (done == pid)
+        {
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+        }
+        if (std::chrono::steady_clock::now() > until)
+        {
+            ::kill(pid, SIGKILL);
+            (void)::waitpid(pid, &status, 0);
+            return -1;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+}
+
+// A receive that waits in another thread until its end is closed.
+std::thread receive_until_closed(connection<std::string> end)
+{
+    return std::thread(
+        [end]() mutable
+        {
+            try
+            {
+                (void)end.recv();
+            }
+            catch (const std::exception&) // closed: invalid_state_error
+            {
+            }
+        });
 }
 
 } // namespace
@@ -318,6 +380,89 @@ BOOST_AUTO_TEST_CASE(a_thread_and_a_coroutine_sending_on_one_end_take_turns)
     BOOST_TEST(mixed == 0);
     BOOST_TEST(x == each);
     BOOST_TEST(y == each);
+}
+
+// A child forked while a thread of the parent waits in recv() inherits the end with that
+// thread's turn held: the turn is the parent's thread's, which the child does not have, and the
+// child's first receive used to wait for it for ever. The child adopts the end instead: with
+// nothing of a message read at the fork, it receives and sends as any process holding an end.
+BOOST_AUTO_TEST_CASE(a_child_forked_while_a_thread_waits_in_recv_can_use_the_end)
+{
+    auto [a, b] = weft::pipe<std::string>();
+    std::thread receiver = receive_until_closed(a);
+    std::this_thread::sleep_for(50ms); // the receiver is waiting by now
+    int go[2] = {-1, -1};
+    BOOST_REQUIRE(::pipe2(go, O_CLOEXEC) == 0);
+    const weft::uring::owned_fd go_read(go[0]);
+    weft::uring::owned_fd go_write(go[1]);
+    const int status = status_of_forked_child(
+        [&]
+        {
+            // Until the parent's receiver is gone, it would race this process for the message.
+            char byte = 0;
+            if (::read(go_read.get(), &byte, 1) != 1)
+            {
+                return 3;
+            }
+            b.send("to the child");
+            if (a.recv() != "to the child")
+            {
+                return 4;
+            }
+            a.send("from the child");
+            return b.recv() == "from the child" ? 0 : 5;
+        },
+        [&]
+        {
+            a.close();
+            receiver.join();
+            const char byte = 1;
+            BOOST_REQUIRE(::write(go_write.get(), &byte, 1) == 1);
+            go_write.reset();
+        });
+    BOOST_TEST(status == 0);
+}
+
+// Had the parent's thread read part of a message, where the next one starts is not known in
+// the child: its receive throws (rather than hand out the rest as messages); it still sends.
+BOOST_AUTO_TEST_CASE(a_child_forked_in_the_middle_of_a_message_cannot_receive_but_sends)
+{
+    int ends[2] = {-1, -1};
+    BOOST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) == 0);
+    const weft::uring::owned_fd peer(ends[1]);
+    connection<std::string> a(weft::uring::owned_fd{ends[0]}, true, true);
+    // A frame header (u64 body length 200, u64 descriptors and reserved: none), no body yet.
+    const std::uint64_t header[2] = {200, 0};
+    BOOST_REQUIRE(::send(peer.get(), header, sizeof header, MSG_NOSIGNAL) == sizeof header);
+    std::thread receiver = receive_until_closed(a);
+    std::this_thread::sleep_for(50ms); // the receiver has the header and waits for the body
+    const int status = status_of_forked_child(
+        [&]
+        {
+            try
+            {
+                (void)a.recv_bytes();
+                return 3;
+            }
+            catch (const weft::invalid_state_error& e)
+            {
+                if (std::string(e.what()).find("forked") == std::string::npos)
+                {
+                    return 4;
+                }
+            }
+            a.send_bytes("still sends");
+            return 0;
+        },
+        [] {});
+    a.close();
+    receiver.join();
+    BOOST_TEST(status == 0);
+    char got[64] = {};
+    const weft::detail::frame_header sent{};
+    BOOST_REQUIRE(::recv(peer.get(), got, sizeof sent + 11, MSG_WAITALL) ==
+                  static_cast<ssize_t>(sizeof sent + 11));
+    BOOST_TEST(std::string(got + sizeof sent, 11) == "still sends");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
