@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <sched.h>
 #include <string>
 #include <type_traits>
 #include <unistd.h>
@@ -27,6 +28,28 @@ namespace bench
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
+}
+
+/// Pins the calling thread (and the threads and processes it starts afterwards) to `cpu`, or
+/// back to the CPUs the process had at its first call (-1).
+inline void pin(int cpu)
+{
+    static const cpu_set_t all = []
+    {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        (void)::sched_getaffinity(0, sizeof set, &set);
+        return set;
+    }();
+    if (cpu < 0)
+    {
+        (void)::sched_setaffinity(0, sizeof all, &all);
+        return;
+    }
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    (void)::sched_setaffinity(0, sizeof one, &one);
 }
 
 [[nodiscard]] inline double median(std::vector<double> values)
