@@ -172,21 +172,28 @@ class listener
 /// client() for a coroutine: the handshake runs through the event loop (the connect itself is
 /// a local one, Unix or TCP, and does not wait for the server's code to run).
 template <class T>
-task<connection<T>> async_client(socket_address where, std::string authkey = {})
+task<connection<T>>
+async_client(socket_address where, std::string authkey = {},
+             std::optional<std::chrono::steady_clock::duration> handshake_limit = std::nullopt)
 {
     connection<T> connected(detail::connect_to(where), true, true);
-    co_await connected.async_authenticate(false, std::move(authkey));
+    co_await connected.async_authenticate(false, std::move(authkey), handshake_limit);
     co_return connected;
 }
 
 /// Python's multiprocessing.connection.Client: connects to a listener and authenticates with
 /// `authkey`. Throws authentication_error when the keys differ, std::system_error when nobody
-/// listens there.
+/// listens there. The handshake waits for the server to accept() the connection: by default
+/// as long as that takes (as Python's Client); with `handshake_limit`, a server that has not
+/// answered by then (busy, or not a weft listener) fails it with authentication_error and the
+/// connection is closed.
 template <class T>
-connection<T> client(const socket_address& where, std::string_view authkey = {})
+connection<T>
+client(const socket_address& where, std::string_view authkey = {},
+       std::optional<std::chrono::steady_clock::duration> handshake_limit = std::nullopt)
 {
     connection<T> connected(detail::connect_to(where), true, true);
-    connected.authenticate(false, authkey);
+    connected.authenticate(false, authkey, handshake_limit);
     return connected;
 }
 

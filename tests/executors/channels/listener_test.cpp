@@ -353,6 +353,39 @@ BOOST_AUTO_TEST_CASE(async_authenticate_with_a_limit_fails_a_silent_peer_in_time
     BOOST_TEST(server.closed());
 }
 
+// A server that accepts and never answers (or never accepts: the kernel completes the connect
+// from the backlog) holds a client only as long as its handshake limit.
+BOOST_AUTO_TEST_CASE(a_client_with_a_limit_gives_up_on_a_server_that_never_answers)
+{
+    // A plain listening socket: connections complete in its backlog, nobody ever answers.
+    weft::listener<std::string> never_accepts(socket_address::parse("127.0.0.1", 0), "key");
+    auto started = std::chrono::steady_clock::now();
+    BOOST_CHECK_THROW((void)weft::client<std::string>(never_accepts.address(), "key", 150ms),
+                      weft::authentication_error);
+    auto took = std::chrono::steady_clock::now() - started;
+    BOOST_TEST(took >= 150ms);
+    BOOST_TEST(took < patience);
+
+    weft::event_loop loop;
+    auto attempt = [&]() -> weft::task<bool>
+    {
+        try
+        {
+            (void)co_await weft::async_client<std::string>(never_accepts.address(), "key", 150ms);
+        }
+        catch (const weft::authentication_error&)
+        {
+            co_return true;
+        }
+        co_return false;
+    };
+    started = std::chrono::steady_clock::now();
+    BOOST_TEST(loop.run(attempt()));
+    took = std::chrono::steady_clock::now() - started;
+    BOOST_TEST(took >= 150ms);
+    BOOST_TEST(took < patience);
+}
+
 BOOST_AUTO_TEST_CASE(shared_memory_over_tcp_is_refused_before_anything_is_written)
 {
     using shared_int = weft::shared_value<int>;
