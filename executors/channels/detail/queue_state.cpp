@@ -101,40 +101,46 @@ bool queue_state::sleep_on(std::atomic<std::uint32_t>& word, std::uint32_t seen,
     }
     // A wait that times out leaves its bit up (other sleepers may be on the same value, and
     // clearing it would lose their wake-up): the next change pays one needless FUTEX_WAKE.
-    const clock::time_point check = clock::now() + dead_holder_check();
-    if (until && *until <= check)
+    for (;;)
     {
-        return shared_futex_wait_until(word, seen | sleeper_bit, until);
+        const clock::time_point check = clock::now() + dead_holder_check();
+        if (until && *until <= check)
+        {
+            return shared_futex_wait_until(word, seen | sleeper_bit, until);
+        }
+        // Asleep again, without looking at the queue, while nobody died: an idle sleeper costs
+        // one wake-up per check and no lock. A changed word ends the wait at once.
+        if (shared_futex_wait_until(word, seen | sleeper_bit, check) || take_over_dead_holders())
+        {
+            return true; // the caller looks again
+        }
     }
-    if (!shared_futex_wait_until(word, seen | sleeper_bit, check))
-    {
-        take_over_dead_holders();
-    }
-    return true; // the caller looks again
 }
 
-void queue_state::take_over_dead_holders()
+bool queue_state::take_over_dead_holders()
 {
     const deadline try_once = clock::time_point{};
     const auto take_over = [&](robust_mutex_state& mutex, void (queue_state::*repair)() noexcept)
     {
         if (!holder_died(mutex))
         {
-            return;
+            return false;
         }
         const auto taken = mutex.acquire(try_once);
         if (!taken.acquired)
         {
-            return; // a live process took it first, and repairs it
+            return false; // a live process took it first, and repairs it
         }
         if (taken.owner_died)
         {
             (this->*repair)();
         }
         mutex.release();
+        return taken.owner_died;
     };
-    take_over(m_put_mutex, &queue_state::repair_put_side);
-    take_over(m_get_mutex, &queue_state::repair_get_side);
+    const bool puts = take_over(m_put_mutex, &queue_state::repair_put_side);
+    const bool gets = take_over(m_get_mutex, &queue_state::repair_get_side);
+    return puts || gets;
 }
 
 void queue_state::repair_put_side() noexcept

@@ -108,8 +108,8 @@ struct queue_state
     static void set_dead_holder_check(std::chrono::milliseconds every) noexcept;
     /// When a process died holding either side's mutex (its futex word says so), takes the
     /// mutex over: completes what the dead holder was publishing and wakes both sides. A load
-    /// of each word when nobody died; never waits for a live holder.
-    void take_over_dead_holders();
+    /// of each word when nobody died; never waits for a live holder. True when it took one over.
+    bool take_over_dead_holders();
 
   private:
     class held;

@@ -18,23 +18,27 @@ namespace weft::detail
 namespace
 {
 
-// Sleeps while `word` holds `expected`, at most one dead_holder_check.
+// Sleeps while `word` holds `expected`, looking for a dead mutex holder every
+// dead_holder_check; returns when the word moved or one was taken over.
 task<void> sleep_a_while(queue_state& state, std::atomic<std::uint32_t>& word,
                          std::uint32_t expected)
 {
-    bool slept_through = false;
-    try
+    for (;;)
     {
-        co_await with_timeout(queue_state::dead_holder_check(),
-                              uring::futex_wait_operation(word, expected));
-    }
-    catch (const timeout_error&)
-    {
-        slept_through = true;
-    }
-    if (slept_through)
-    {
-        state.take_over_dead_holders();
+        bool slept_through = false;
+        try
+        {
+            co_await with_timeout(queue_state::dead_holder_check(),
+                                  uring::futex_wait_operation(word, expected));
+        }
+        catch (const timeout_error&)
+        {
+            slept_through = true;
+        }
+        if (!slept_through || state.take_over_dead_holders())
+        {
+            co_return;
+        }
     }
 }
 

@@ -16,6 +16,7 @@
 #include <weft/weft.hpp>
 
 #include <boost/test/unit_test.hpp>
+#include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
@@ -64,6 +65,16 @@ struct queue_state_probe
         const std::uint64_t puts = state.m_puts.load();
         state.m_put_journal.record(tail + bytes, puts + 1);
         state.m_puts.store(puts + 1);
+    }
+
+    // Whether the put or get mutex still carries the kernel's mark of a holder that died.
+    static bool put_holder_dead(const queue_state& state)
+    {
+        return (state.m_put_mutex.futex_word().load() & FUTEX_OWNER_DIED) != 0;
+    }
+    static bool get_holder_dead(const queue_state& state)
+    {
+        return (state.m_get_mutex.futex_word().load() & FUTEX_OWNER_DIED) != 0;
     }
 
     // A get that took the oldest item (position and count) and died before its wake-up.
@@ -166,7 +177,9 @@ BOOST_AUTO_TEST_CASE(a_getter_without_a_deadline_wakes_when_the_putter_died_befo
         });
     wait_for_a_sleeper(state->items_word());
     in_a_child_that_dies([&] { queue_state_probe::put_without_waking(*state, "published"); });
+    BOOST_TEST(queue_state_probe::put_holder_dead(*state));
     getter.join();
+    BOOST_TEST(!queue_state_probe::put_holder_dead(*state)); // the getter took it over
     BOOST_TEST(ok);
     BOOST_TEST(got == "published");
     BOOST_TEST(std::chrono::duration<double>(waited).count() <
@@ -190,7 +203,9 @@ BOOST_AUTO_TEST_CASE(a_putter_on_a_full_queue_wakes_when_the_getter_died_before_
         });
     wait_for_a_sleeper(state->room_word());
     in_a_child_that_dies([&] { queue_state_probe::get_without_waking(*state); });
+    BOOST_TEST(queue_state_probe::get_holder_dead(*state));
     putter.join();
+    BOOST_TEST(!queue_state_probe::get_holder_dead(*state));
     BOOST_TEST(ok);
     BOOST_TEST(std::chrono::duration<double>(waited).count() <
                std::chrono::duration<double>(waited_too_long).count());
@@ -205,9 +220,11 @@ BOOST_AUTO_TEST_CASE(a_putter_that_died_between_its_count_and_its_position_is_no
 {
     shared_state state(0);
     in_a_child_that_dies([&] { queue_state_probe::put_count_only(*state, 32); });
+    BOOST_TEST(queue_state_probe::put_holder_dead(*state));
     // join() waits for every item put to be done: the dead put's count must not hold it.
     const auto start = clock_type::now();
     BOOST_TEST(state->join(start + give_up));
+    BOOST_TEST(!queue_state_probe::put_holder_dead(*state));
     BOOST_TEST(std::chrono::duration<double>(clock_type::now() - start).count() <
                std::chrono::duration<double>(waited_too_long).count());
     BOOST_TEST(state->size() == 0U);
@@ -267,6 +284,7 @@ BOOST_AUTO_TEST_CASE(an_awaiting_getter_wakes_when_the_putter_died_before_waking
     BOOST_CHECK_NO_THROW(got = loop.run(body()));
     const auto waited = clock_type::now() - start;
     killer.join();
+    BOOST_TEST(!queue_state_probe::put_holder_dead(*state));
     BOOST_TEST(got == "late");
     BOOST_TEST(std::chrono::duration<double>(waited).count() <
                std::chrono::duration<double>(waited_too_long).count());
