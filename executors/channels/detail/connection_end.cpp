@@ -127,7 +127,7 @@ void connection_end::adopt_after_fork() noexcept
             // rest of that message as messages, so receiving here throws instead. Sending is
             // unaffected: the parent's thread finishes its message on its own.
             m_forked_mid_message = !m_buffer.waiting_between_messages();
-            m_buffer.clear();
+            m_buffer.abandon();
         }
         m_sending = false;
         m_receiving = false;

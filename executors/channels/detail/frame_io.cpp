@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <stdexcept>
 
 #include <sys/socket.h>
@@ -145,11 +146,13 @@ void receive_buffer::take(void* out, std::size_t n) noexcept
     m_position += n;
 }
 
-void receive_buffer::clear() noexcept
+void receive_buffer::abandon() noexcept
 {
-    m_position += m_end - m_begin;
+    // A push_back may have been reallocating the list at the fork: destroying it would free
+    // what may be a half-copied array. m_bytes is never resized, so its storage stays whole,
+    // and m_position is only the base for what is read from now on.
+    new (&m_deliveries) std::vector<delivery>;
     m_begin = m_end = 0;
-    m_deliveries.clear();
     m_waiting_between_messages.store(false, std::memory_order_relaxed);
 }
 

@@ -66,8 +66,11 @@ class receive_buffer
     void take(void* out, std::size_t n) noexcept;
     /// The descriptors that came with the read holding stream offset `at`.
     [[nodiscard]] std::vector<uring::owned_fd> descriptors_at(std::uint64_t at);
-    /// Forgets what it holds (those bytes and descriptors belong to another process now).
-    void clear() noexcept;
+    /// Forgets what it holds, in a child forked while a thread of the parent was receiving into
+    /// it (those bytes belong to the parent's message). Touches nothing that thread may have
+    /// been changing at the fork: the list of descriptors is left, not destroyed (its memory
+    /// and this process's copies of its descriptors leak).
+    void abandon() noexcept;
 
     /// Marks a receive about to wait with nothing of its message read (`nothing_read`); the next
     /// read from the socket takes the mark away. A child forked meanwhile knows by it that its
