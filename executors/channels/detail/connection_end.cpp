@@ -377,7 +377,6 @@ bool connection_end::receive(frame_reader& into, std::uint64_t limit, deadline u
             // a blocking read going past it.
             note_receive_wait(into); // without one, it waits inside step()
             progress = into.step(fd, limit, m_buffer, !until);
-            m_buffer.mark_waiting(false);
         }
         catch (...)
         {
@@ -405,7 +404,6 @@ bool connection_end::receive(frame_reader& into, std::uint64_t limit, deadline u
             {
                 throw timeout_error("weft: connection: no message came in time");
             }
-            m_buffer.mark_waiting(false);
             break;
         }
     }
@@ -471,7 +469,6 @@ task<bool> connection_end::async_receive(frame_reader& into, std::uint64_t limit
         case io_progress::would_block:
             note_receive_wait(into);
             co_await async_wait(fd, POLLIN);
-            m_buffer.mark_waiting(false);
             break;
         }
     }

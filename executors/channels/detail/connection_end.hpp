@@ -98,7 +98,9 @@ class connection_end
     /// on at the fork, are new. Every call that locks m_state comes through here first.
     void adopt_after_fork() noexcept;
     /// Before a receive waits for the socket: whether nothing of a message is read yet (so that
-    /// a child forked while it waits knows where the next message starts).
+    /// a child forked while it waits knows where the next message starts). The mark holds until
+    /// a read from the socket (receive_buffer::fill) or give_back() takes it away: a receive
+    /// that goes on waiting never clears it in between, where a fork would find it gone.
     void note_receive_wait(const frame_reader& reader) noexcept;
 
     /// Blocks until the socket reports `events` (true) or `until` passes (false). Throws
