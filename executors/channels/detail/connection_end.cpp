@@ -32,12 +32,20 @@ constexpr std::uint64_t message_limit = std::uint64_t{1} << 40;
 // process, and is adopted (connection_end::adopt_after_fork) before its first use here.
 std::atomic<unsigned> g_fork_generation{0};
 
-// An end's generation while one thread adopts it; never a real one.
-constexpr unsigned adopting = ~0U;
+// Set in an end's generation, beside the generation it is being adopted for, while one thread
+// adopts it. A child forked meanwhile sees it with its parent's generation, not its own: the
+// adopting thread is not there to finish, so the mark is stale and the child adopts anew.
+constexpr unsigned adopting = 1U << 31;
 
 void count_fork() noexcept
 {
     g_fork_generation.fetch_add(1, std::memory_order_relaxed);
+}
+
+unsigned fork_generation() noexcept
+{
+    // Only a chain of 2^31 nested forks could reach the bit.
+    return g_fork_generation.load(std::memory_order_relaxed) & ~adopting;
 }
 
 const int g_atfork_registered = ::pthread_atfork(nullptr, nullptr, &count_fork);
@@ -72,7 +80,7 @@ task<unsigned> poll_socket(int fd, unsigned events)
 
 connection_end::connection_end(uring::owned_fd fd, bool readable, bool writable)
     : m_fd(std::move(fd)), m_readable(readable), m_writable(writable), m_unix_domain(false),
-      m_generation(g_fork_generation.load(std::memory_order_relaxed))
+      m_generation(fork_generation())
 {
     int domain = 0;
     socklen_t length = sizeof domain;
@@ -98,17 +106,19 @@ connection_end::connection_end(uring::owned_fd fd, bool readable, bool writable)
 
 void connection_end::adopt_after_fork() noexcept
 {
-    const unsigned now = g_fork_generation.load(std::memory_order_relaxed);
+    const unsigned now = fork_generation();
     unsigned seen = m_generation.load(std::memory_order_acquire);
     while (seen != now)
     {
-        if (seen == adopting)
+        if (seen == (adopting | now))
         {
             std::this_thread::yield(); // another thread of this process is adopting it
             seen = m_generation.load(std::memory_order_acquire);
             continue;
         }
-        if (!m_generation.compare_exchange_weak(seen, adopting, std::memory_order_acquire))
+        // An older generation, or a stale mark: redone from the start, as the work of an
+        // adopting thread that did not come through the fork may be half done.
+        if (!m_generation.compare_exchange_weak(seen, adopting | now, std::memory_order_acquire))
         {
             continue;
         }

@@ -124,7 +124,8 @@ class connection_end
     bool m_broken = false; // a receive failed in the middle of a message (the receive way)
     bool m_forked_mid_message = false; // forked while another thread was in a message
 
-    // The fork generation this process's state is of (`adopting` while one thread adopts it).
+    // The fork generation this process's state is of (with `adopting` set while one thread
+    // adopts it).
     std::atomic<unsigned> m_generation;
 
     mutable std::mutex m_state; // guards what follows
