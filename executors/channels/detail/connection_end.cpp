@@ -128,6 +128,10 @@ void connection_end::adopt_after_fork() noexcept
         // undefined, and a broadcast to waiters that do not exist here can wait for ever).
         new (&m_state) std::mutex;
         new (&m_freed) std::condition_variable;
+        // The stop callbacks on the inherited source are the parent's coroutines': close() here
+        // would run them, reaching into the parent's event loops (their locks, eventfds, even
+        // the io_uring rings they share with this process). Its state is left, not released.
+        new (&m_close_signal) std::stop_source;
         if (m_receiving)
         {
             // A thread of the parent was receiving. If it was waiting for a message to begin,

@@ -94,8 +94,9 @@ class connection_end
 
     /// The first call in a process forked since the end was last used there makes the end this
     /// process's: the turns held by threads of the parent (which it does not have) are free
-    /// again, and the lock and condition variable, which such a thread may have held or waited
-    /// on at the fork, are new. Every call that locks m_state comes through here first.
+    /// again, and the lock, condition variable and close() stop source, which such a thread may
+    /// have held, waited on or registered with at the fork, are new. Every call that locks
+    /// m_state comes through here first.
     void adopt_after_fork() noexcept;
     /// Before a receive waits for the socket: whether nothing of a message is read yet (so that
     /// a child forked while it waits knows where the next message starts). The mark holds until
