@@ -4,10 +4,12 @@
 // taking turns on one end, and a child forked while a thread of the parent waits in recv().
 #define BOOST_TEST_MODULE pipe
 #define BOOST_TEST_NO_MAIN
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <fcntl.h>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <string>
@@ -17,6 +19,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "../processes/pool_test_support.hpp"
@@ -91,12 +94,17 @@ int status_of_forked_child(const std::function<int()>& child, const std::functio
     }
 }
 
-// A receive that waits in another thread until its end is closed.
-std::thread receive_until_closed(connection<std::string> end)
+// A receive that waits in another thread until its end is closed; the thread's id goes into
+// `id` (for wait_until_asleep_in) before it receives.
+std::thread receive_until_closed(connection<std::string> end, std::atomic<pid_t>* id = nullptr)
 {
     return std::thread(
-        [end]() mutable
+        [end, id]() mutable
         {
+            if (id != nullptr)
+            {
+                id->store(::gettid());
+            }
             try
             {
                 (void)end.recv();
@@ -105,6 +113,53 @@ std::thread receive_until_closed(connection<std::string> end)
             {
             }
         });
+}
+
+// Waits (at most `patience`) until thread `id` of this process sleeps in system call `number`
+// with `first` as its first argument (-1: any): whatever the thread does before that call is
+// done then, however loaded the machine. A sleep or a queue running empty would tell neither.
+// Where /proc does not show a thread's system call, it settles for a pause.
+bool wait_until_asleep_in(const std::atomic<pid_t>& id, long number, long first = -1)
+{
+    const auto until = std::chrono::steady_clock::now() + patience;
+    for (; id.load() == 0; std::this_thread::sleep_for(1ms))
+    {
+        if (std::chrono::steady_clock::now() > until)
+        {
+            return false;
+        }
+    }
+    const std::string task = "/proc/self/task/" + std::to_string(id.load());
+    for (;; std::this_thread::sleep_for(1ms))
+    {
+        // "running", or the number and arguments in hex, then the stack and program counters.
+        std::ifstream syscall_file(task + "/syscall");
+        std::string call;
+        std::string argument;
+        if (!(syscall_file >> call))
+        {
+            std::this_thread::sleep_for(100ms);
+            return true;
+        }
+        syscall_file >> argument;
+        // "pid (name) state ...": asleep is S. A thread woken from a futex still shows the
+        // call until it runs, so the call alone would not say it waits there.
+        std::ifstream stat_file(task + "/stat");
+        std::string stat;
+        std::getline(stat_file, stat);
+        const std::size_t name_end = stat.rfind(')');
+        const bool asleep = name_end != std::string::npos && name_end + 2 < stat.size() &&
+                            stat[name_end + 2] == 'S';
+        if (asleep && call == std::to_string(number) &&
+            (first < 0 || std::stol(argument, nullptr, 16) == first))
+        {
+            return true;
+        }
+        if (std::chrono::steady_clock::now() > until)
+        {
+            return false;
+        }
+    }
 }
 
 } // namespace
@@ -389,8 +444,10 @@ BOOST_AUTO_TEST_CASE(a_thread_and_a_coroutine_sending_on_one_end_take_turns)
 BOOST_AUTO_TEST_CASE(a_child_forked_while_a_thread_waits_in_recv_can_use_the_end)
 {
     auto [a, b] = weft::pipe<std::string>();
-    std::thread receiver = receive_until_closed(a);
-    std::this_thread::sleep_for(50ms); // the receiver is waiting by now
+    std::atomic<pid_t> receiving{0};
+    std::thread receiver = receive_until_closed(a, &receiving);
+    // In recvmsg with its turn taken, nothing read: its end marked between messages.
+    BOOST_REQUIRE(wait_until_asleep_in(receiving, SYS_recvmsg));
     int go[2] = {-1, -1};
     BOOST_REQUIRE(::pipe2(go, O_CLOEXEC) == 0);
     const weft::uring::owned_fd go_read(go[0]);
@@ -434,8 +491,11 @@ BOOST_AUTO_TEST_CASE(a_child_forked_in_the_middle_of_a_message_cannot_receive_bu
     // A frame header (u64 body length 200, u64 descriptors and reserved: none), no body yet.
     const std::uint64_t header[2] = {200, 0};
     BOOST_REQUIRE(::send(peer.get(), header, sizeof header, MSG_NOSIGNAL) == sizeof header);
-    std::thread receiver = receive_until_closed(a);
-    std::this_thread::sleep_for(50ms); // the receiver has the header and waits for the body
+    std::atomic<pid_t> receiving{0};
+    std::thread receiver = receive_until_closed(a, &receiving);
+    // The body is read straight into place with recv (recvfrom), the header with recvmsg: in
+    // recvfrom, the receiver has the header and waits for the body.
+    BOOST_REQUIRE(wait_until_asleep_in(receiving, SYS_recvfrom, ends[0]));
     const int status = status_of_forked_child(
         [&]
         {
