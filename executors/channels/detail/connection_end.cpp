@@ -104,6 +104,13 @@ connection_end::connection_end(uring::owned_fd fd, bool readable, bool writable)
     }
 }
 
+connection_end::~connection_end()
+{
+    // A child may drop an end it never used: destroying the parent's condition variable there
+    // waits for the parent's threads waiting on it, which the child does not have.
+    adopt_after_fork();
+}
+
 void connection_end::adopt_after_fork() noexcept
 {
     const unsigned now = fork_generation();

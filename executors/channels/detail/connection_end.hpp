@@ -30,6 +30,9 @@ class connection_end
     /// Takes `fd`, blocking or not: every call asks the socket not to block, and waits in poll(2)
     /// (a thread, beside the eventfd close() writes) or an io_uring poll (a coroutine).
     connection_end(uring::owned_fd fd, bool readable, bool writable);
+    connection_end(const connection_end&) = delete;
+    connection_end& operator=(const connection_end&) = delete;
+    ~connection_end();
 
     /// Sends one message, blocking while the socket is full. Throws invalid_state_error when
     /// closed (also by close() from another thread while it waits) or read-only,
@@ -96,7 +99,7 @@ class connection_end
     /// process's: the turns held by threads of the parent (which it does not have) are free
     /// again, and the lock, condition variable and close() stop source, which such a thread may
     /// have held, waited on or registered with at the fork, are new. Every call that locks
-    /// m_state comes through here first.
+    /// m_state comes through here first, and so does the destructor.
     void adopt_after_fork() noexcept;
     /// Before a receive waits for the socket: whether nothing of a message is read yet (so that
     /// a child forked while it waits knows where the next message starts). The mark holds until

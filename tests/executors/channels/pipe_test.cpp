@@ -1,7 +1,8 @@
 // pipe and connection: the seeds' ten messages from a child, end of file once the other end is
 // closed everywhere, one-way pipes, poll, large byte messages, shared memory in a message, the
 // coroutine forms, close() waking a receive in another thread, a thread and a coroutine
-// taking turns on one end, and a child forked while a thread of the parent waits in recv().
+// taking turns on one end, and a child forked while threads of the parent wait in recv() or
+// for their turn.
 #define BOOST_TEST_MODULE pipe
 #define BOOST_TEST_NO_MAIN
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <future>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -523,6 +525,52 @@ BOOST_AUTO_TEST_CASE(a_child_forked_in_the_middle_of_a_message_cannot_receive_bu
     BOOST_REQUIRE(::recv(peer.get(), got, sizeof sent + 11, MSG_WAITALL) ==
                   static_cast<ssize_t>(sizeof sent + 11));
     BOOST_TEST(std::string(got + sizeof sent, 11) == "still sends");
+}
+
+// A child that drops an inherited end without using it: destroying the end destroyed the
+// parent's condition variable there, which waits for the parent's thread waiting on it (for
+// its turn) to leave: a thread the child does not have, so the child hung. The destructor
+// adopts the end first.
+BOOST_AUTO_TEST_CASE(a_child_forked_while_a_thread_waits_for_its_turn_can_drop_the_end_unused)
+{
+    auto [first, b] = weft::pipe<std::string>();
+    // The only handle: the threads use it by reference, so the child's reset destroys the end.
+    std::optional<connection<std::string>> a(std::move(first));
+    const auto receive = [&a](std::atomic<pid_t>& id)
+    {
+        return std::thread(
+            [&a, &id]
+            {
+                id.store(::gettid());
+                try
+                {
+                    (void)a->recv();
+                }
+                catch (const std::exception&) // closed: invalid_state_error
+                {
+                }
+            });
+    };
+    std::atomic<pid_t> holding{0};
+    std::thread holder = receive(holding);
+    BOOST_REQUIRE(wait_until_asleep_in(holding, SYS_recvmsg)); // the turn is taken
+    std::atomic<pid_t> waiting{0};
+    std::thread waiter = receive(waiting);
+    // Asleep in a futex while the turn's holder is in recvmsg (not holding the lock): on the
+    // condition variable.
+    BOOST_REQUIRE(wait_until_asleep_in(waiting, SYS_futex));
+    const int status = status_of_forked_child(
+        [&]
+        {
+            a.reset();
+            return 0;
+        },
+        [] {});
+    a->close();
+    holder.join();
+    waiter.join();
+    a.reset();
+    BOOST_TEST(status == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
