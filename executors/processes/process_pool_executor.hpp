@@ -102,8 +102,8 @@ class process_pool_executor
         using R = std::decay_t<std::invoke_result_t<fn_type, std::decay_t<Args>&&...>>;
         auto call = std::make_shared<detail::pool_call<R>>();
         call->id = next_task_id();
-        detail::encode_pool_task<fn_type, R, std::decay_t<Args>...>(call->message, call->attached,
-                                                                    call->id, fn, args...);
+        call->timing_key = detail::encode_pool_task<fn_type, R, std::decay_t<Args>...>(
+            call->message, call->attached, call->id, fn, args...);
         enqueue(call);
         return future<R>(std::shared_ptr<detail::future_state<R>>(std::move(call)));
     }
@@ -194,6 +194,7 @@ class process_pool_executor
         process_pool_executor* pool;
         Fn fn;
         mutable detail::attachments attached; // of the chunk being built
+        mutable std::uint64_t timing_key = 0; // begin()'s, the same for every chunk
 
         /// One call's record at `to` (raw_arguments only); moves `to` past it.
         template <class... Elements>
@@ -218,7 +219,8 @@ class process_pool_executor
 
         void begin(std::string& message) const
         {
-            detail::begin_pool_task(message, &detail::run_pool_chunk<Fn, R, Args...>, fn);
+            timing_key =
+                detail::begin_pool_task(message, &detail::run_pool_chunk<Fn, R, Args...>, fn);
         }
         template <class... Elements>
         void encode(detail::lazy_wire_writer& writer, const Elements&... elements) const
@@ -242,6 +244,7 @@ class process_pool_executor
             call->id = pool->next_task_id();
             call->message = std::move(message);
             call->attached = std::exchange(attached, {});
+            call->timing_key = timing_key;
             detail::seal_pool_task(call->message, call->id);
             future<values> result{std::shared_ptr<detail::future_state<values>>(call)};
             batch.push_back(std::move(call));
@@ -281,7 +284,7 @@ class process_pool_executor
         static_assert(check_call<fn_type, std::decay_t<std::ranges::range_value_t<Rs>>...>());
         using ops = chunk_ops<fn_type, false, std::decay_t<std::ranges::range_value_t<Rs>>...>;
         return detail::chunked_map_range<ops, Rs...>(
-            ops{this, static_cast<fn_type>(fn), {}, {}, map_presence()}, order,
+            ops{this, static_cast<fn_type>(fn), {}, 0, {}, map_presence()}, order,
             checked_chunksize(opts.chunksize), default_window(opts), deadline_of(opts),
             std::forward<Rs>(inputs)...);
     }
@@ -292,7 +295,7 @@ class process_pool_executor
         using fn_type = std::decay_t<F>;
         using ops = typename spread_ops<fn_type, std::decay_t<std::ranges::range_value_t<R>>>::type;
         return detail::chunked_map_range<ops, R>(
-            ops{this, static_cast<fn_type>(fn), {}, {}, map_presence()}, order,
+            ops{this, static_cast<fn_type>(fn), {}, 0, {}, map_presence()}, order,
             checked_chunksize(opts.chunksize), default_window(opts), deadline_of(opts),
             std::forward<R>(input));
     }

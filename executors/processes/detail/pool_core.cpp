@@ -60,7 +60,6 @@ std::vector<pid_t> pool_core::worker_pids() const
 
 void pool_core::enqueue(std::shared_ptr<pool_call_base> call)
 {
-    call->timing_key = timing_key_of(call->message);
     std::lock_guard lock(m_mutex);
     require_accepting();
     m_pending.push_back(std::move(call));
@@ -69,10 +68,6 @@ void pool_core::enqueue(std::shared_ptr<pool_call_base> call)
 
 void pool_core::enqueue(std::vector<std::shared_ptr<pool_call_base>>& calls)
 {
-    for (auto& call : calls)
-    {
-        call->timing_key = timing_key_of(call->message);
-    }
     std::lock_guard lock(m_mutex);
     require_accepting();
     for (auto& call : calls)

@@ -1,10 +1,5 @@
 #include "executors/processes/detail/task_timings.hpp"
 
-#include <cstring>
-#include <functional>
-
-#include "executors/processes/detail/pool_task.hpp"
-
 namespace weft::detail
 {
 
@@ -28,21 +23,6 @@ constexpr std::chrono::nanoseconds g_long_task = std::chrono::milliseconds(2);
 constexpr std::size_t g_most_keys = 4096;
 
 } // namespace
-
-std::uint64_t timing_key_of(std::string_view message) noexcept
-{
-    if (message.size() < task_prefix_size + 4)
-    {
-        return 0;
-    }
-    std::uint32_t code_size = 0;
-    std::memcpy(&code_size, message.data() + task_prefix_size, sizeof code_size);
-    if (message.size() - task_prefix_size - 4 < code_size)
-    {
-        return 0;
-    }
-    return std::hash<std::string_view>{}(message.substr(task_prefix_size + 4, code_size));
-}
 
 std::size_t task_timings::ahead(std::uint64_t key) const noexcept
 {

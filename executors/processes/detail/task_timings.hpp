@@ -5,18 +5,13 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <string_view>
 #include <unordered_map>
 
 namespace weft::detail
 {
 
-/// Names what a task message runs (its trampoline and target, not its arguments): tasks with
-/// one key are timed together. 0 for a message too short to name one.
-[[nodiscard]] std::uint64_t timing_key_of(std::string_view message) noexcept;
-
-/// A moving average of the run time of each function's tasks (by timing key), as the workers
-/// timed them.
+/// A moving average of the run time of each function's tasks (by timing key: what a task
+/// runs, its trampoline and target, as begin_pool_task names it), as the workers timed them.
 class task_timings
 {
   public:

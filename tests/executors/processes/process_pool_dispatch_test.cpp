@@ -3,6 +3,8 @@
 #define BOOST_TEST_MODULE process_pool_dispatch
 #define BOOST_TEST_NO_MAIN
 #include <chrono>
+#include <cstdint>
+#include <string>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -103,6 +105,28 @@ BOOST_AUTO_TEST_CASE(short_tasks_are_not_queued_behind_a_long_one)
             BOOST_TEST(behind == 0);
         }
     }
+}
+
+// Tasks are timed by what they run: every task of one function shares one key, whatever its
+// arguments, and another function (or the same one run as a map's chunk) has its own.
+BOOST_AUTO_TEST_CASE(a_function_keeps_one_timing_key)
+{
+    using weft::detail::encode_pool_task;
+    using fn = int (*)(int);
+    const auto key = [](fn target, int argument)
+    {
+        std::string message;
+        weft::detail::attachments attached;
+        return encode_pool_task<fn, int, int>(message, attached, 1, target, argument);
+    };
+    const std::uint64_t nap = key(nap_then_pid, 5);
+    BOOST_TEST(nap != 0U);
+    BOOST_TEST(key(nap_then_pid, 1500) == nap);
+    BOOST_TEST(key(
+                   +[](int x) { return x; }, 5) != nap);
+    std::string chunk;
+    BOOST_TEST(weft::detail::begin_pool_task(chunk, &weft::detail::run_pool_chunk<fn, int, int>,
+                                             fn{nap_then_pid}) != nap);
 }
 
 int main(int argc, char** argv)
