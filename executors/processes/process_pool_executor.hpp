@@ -236,12 +236,13 @@ class process_pool_executor
                 (detail::save_value<Args>(writer, elements), ...);
             }
         }
-        /// Makes the call for a finished chunk message and returns its future; the call waits
-        /// in `batch` until ship().
-        future<values> submit(std::string&& message) const
+        /// Makes the call for a finished chunk message of `count` calls and returns its future;
+        /// the call waits in `batch` until ship().
+        future<values> submit(std::string&& message, std::uint32_t count) const
         {
             auto call = std::make_shared<detail::pool_call<detail::chunk_of<R>>>();
             call->id = pool->next_task_id();
+            call->calls = count;
             call->message = std::move(message);
             call->attached = std::exchange(attached, {});
             call->timing_key = timing_key;

@@ -56,13 +56,15 @@ inline constexpr std::size_t g_refill_bytes = 16 * 1024;
 
 /// What a chunked map needs from its pool: `begin(message)` writes the head of a chunk message
 /// (the target's code), `encode(archive, elements...)` appends one call's arguments (or, when
-/// `raw_arguments`, `put(to, elements...)` writes its `record` bytes), `submit(std::move(message))`
-/// makes a finished chunk's call and returns the future of its values, and `ship()` hands the
+/// `raw_arguments`, `put(to, elements...)` writes its `record` bytes), `submit(std::move(message),
+/// count)` makes the call of a finished chunk of `count` calls and returns the future of its
+/// values, and `ship()` hands the
 /// calls made since the last ship to the pool (`drop_batch()` forgets them when it throws).
 template <class Ops, class... Rs>
 class chunked_map_range
 {
-    using chunk_future = std::invoke_result_t<decltype(&Ops::submit), Ops&, std::string&&>;
+    using chunk_future =
+        std::invoke_result_t<decltype(&Ops::submit), Ops&, std::string&&, std::uint32_t>;
     using chunk_values = std::remove_cvref_t<decltype(std::declval<chunk_future>().result())>;
     using element = typename chunk_values::value_type;
 
@@ -265,7 +267,7 @@ class chunked_map_range
                 }
                 std::memcpy(message.data() + count_at, &count, sizeof count);
                 const std::size_t bytes = message.size();
-                chunk_future values = m_ops.submit(std::move(message));
+                chunk_future values = m_ops.submit(std::move(message), count);
                 const std::uint64_t number = m_next_number++;
                 if (m_order == map_order::completion)
                 {

@@ -107,7 +107,7 @@ bool pool_core::receive(worker_slot& w, std::vector<pool_completion>& done)
         --w.written;
         w.ran_something = true;
         const auto took = std::chrono::nanoseconds(static_cast<std::int64_t>(run_ns));
-        m_timings.record(c.call->timing_key, took);
+        m_timings.record(c.call->timing_key, took, c.call->calls);
         m_deaths_in_a_row = 0;
         done.push_back(std::move(c));
     }

@@ -24,14 +24,16 @@ void pool_core::dispatch()
     bool any = false;
     while (!m_pending.empty())
     {
-        const std::size_t ahead = m_timings.ahead(m_pending.front()->timing_key);
+        const pool_call_base& next = *m_pending.front();
+        const std::size_t ahead = m_timings.ahead(next.timing_key, next.calls);
         worker_slot* best = nullptr;
         for (auto& w : m_workers)
         {
             // A task not known to be short goes only to an idle worker, so it is the front
             // one; nothing is written behind it to wait for it.
             if (w->stop_sent || w->assigned.size() >= ahead ||
-                (!w->assigned.empty() && m_timings.ahead(w->assigned.front()->timing_key) == 1) ||
+                (!w->assigned.empty() && m_timings.ahead(w->assigned.front()->timing_key,
+                                                         w->assigned.front()->calls) == 1) ||
                 (m_max_tasks != 0 && w->sent >= m_max_tasks))
             {
                 continue;

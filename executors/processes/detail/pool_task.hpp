@@ -355,6 +355,7 @@ class pool_call_base
     bool running = false; // set_running_or_notify_cancel already succeeded
     int retries = 0;      // times re-sent after its worker died running it (max_retries)
     std::uint64_t timing_key = 0; // what it runs (begin_pool_task): timed per function
+    std::uint32_t calls = 1;      // of the target it makes (a map's chunk: its count)
 
     /// set_running_or_notify_cancel: false when the caller cancelled it first.
     virtual bool start() noexcept = 0;

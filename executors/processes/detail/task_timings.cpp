@@ -1,5 +1,7 @@
 #include "executors/processes/detail/task_timings.hpp"
 
+#include <algorithm>
+
 namespace weft::detail
 {
 
@@ -24,32 +26,35 @@ constexpr std::size_t g_most_keys = 4096;
 
 } // namespace
 
-std::size_t task_timings::ahead(std::uint64_t key) const noexcept
+std::size_t task_timings::ahead(std::uint64_t key, std::uint32_t calls) const noexcept
 {
     const auto found = m_average.find(key);
     if (found == m_average.end())
     {
         return g_ahead_unknown;
     }
-    if (found->second < g_short_task)
+    const std::chrono::duration<double, std::nano> task(found->second * calls);
+    if (task < g_short_task)
     {
         return g_ahead_short;
     }
-    return found->second < g_long_task ? g_ahead_medium : g_ahead_long;
+    return task < g_long_task ? g_ahead_medium : g_ahead_long;
 }
 
-void task_timings::record(std::uint64_t key, std::chrono::nanoseconds took) noexcept
+void task_timings::record(std::uint64_t key, std::chrono::nanoseconds took,
+                          std::uint32_t calls) noexcept
 {
+    const double each = static_cast<double>(took.count()) / std::max<std::uint32_t>(calls, 1);
     try
     {
         if (m_average.size() >= g_most_keys && !m_average.contains(key))
         {
             m_average.clear();
         }
-        const auto [at, fresh] = m_average.try_emplace(key, took);
+        const auto [at, fresh] = m_average.try_emplace(key, each);
         if (!fresh)
         {
-            at->second = (4 * at->second + took) / 5;
+            at->second = (4 * at->second + each) / 5;
         }
     }
     catch (...)

@@ -34,6 +34,24 @@ int nap_then_pid(int milliseconds)
     return static_cast<int>(::getpid());
 }
 
+// Busy below a millisecond, where a nap's timer slack would be most of it; asleep above.
+int busy_then_pid(int microseconds)
+{
+    const auto took = std::chrono::microseconds(microseconds);
+    if (microseconds >= 1000)
+    {
+        std::this_thread::sleep_for(took);
+    }
+    else
+    {
+        const auto until = std::chrono::steady_clock::now() + took;
+        while (std::chrono::steady_clock::now() < until)
+        {
+        }
+    }
+    return static_cast<int>(::getpid());
+}
+
 // 500 trivial tasks, run and gathered: the pool has timed them as short.
 void warm_up(process_pool_executor& pool)
 {
@@ -101,6 +119,40 @@ BOOST_AUTO_TEST_CASE(short_tasks_are_not_queued_behind_a_long_one)
             for (auto& f : shorts)
             {
                 behind += f.result(patience) == long_pid ? 1 : 0;
+            }
+            BOOST_TEST(behind == 0);
+        }
+    }
+}
+
+// A map's chunk is timed per call and weighed by its count: calls seen short one to a chunk make
+// a chunk of 200 long. Timed per chunk, the 200-call chunks went out many to a worker on the
+// 1-call chunks' timing, and one of them waited behind the longest while the other worker idled.
+BOOST_AUTO_TEST_CASE(a_chunk_is_timed_by_its_calls)
+{
+    for (const auto method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 2, .start_method = method});
+            const std::vector<int> light(500, 20); // 20 µs calls
+            for (const int pid : pool.map(busy_then_pid, light, {.chunksize = 1}))
+            {
+                (void)pid;
+            }
+            // Chunks of 200 calls: one of 1,500 ms, then three of 300 ms.
+            std::vector<int> heavy(200, 7500);
+            heavy.insert(heavy.end(), 600, 1500);
+            std::vector<int> pids;
+            for (const int pid : pool.map(busy_then_pid, heavy, {.chunksize = 200}))
+            {
+                pids.push_back(pid);
+            }
+            BOOST_TEST_REQUIRE(pids.size() == heavy.size());
+            int behind = 0;
+            for (std::size_t i = 200; i < pids.size(); ++i)
+            {
+                behind += pids[i] == pids[0] ? 1 : 0;
             }
             BOOST_TEST(behind == 0);
         }
