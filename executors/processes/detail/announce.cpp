@@ -1,6 +1,7 @@
 #include "executors/processes/detail/announce.hpp"
 
 #include <cerrno>
+#include <stdexcept>
 #include <string>
 
 #include <system_error>
@@ -25,7 +26,7 @@ std::string subject(pid_t worker, std::uint64_t id)
 } // namespace
 
 announce_outcome announce_attachments(int socket, pid_t worker, std::uint64_t id,
-                                      const attachments& attached,
+                                      const attachments& attached, bool idle,
                                       std::exception_ptr& error) noexcept
 {
     if (attached.empty())
@@ -36,6 +37,19 @@ announce_outcome announce_attachments(int socket, pid_t worker, std::uint64_t id
     {
         try
         {
+            try
+            {
+                return send_attachments(socket, id, attached, false) ? announce_outcome::sent
+                                                                     : announce_outcome::full;
+            }
+            catch (const std::length_error&)
+            {
+                // More than one datagram (the only length_error of a send that does not wait).
+                if (!idle)
+                {
+                    return announce_outcome::not_idle;
+                }
+            }
             (void)send_attachments(socket, id, attached);
             return announce_outcome::sent;
         }

@@ -2,7 +2,9 @@
 // The process pool's side of passing a task's shared memory to a worker: its descriptors go
 // over the worker's SOCK_SEQPACKET socket (SCM_RIGHTS) before the task's bytes go into the
 // worker's ring. A send that fails must fail that task alone, never reach the worker as a
-// task whose descriptors "did not arrive".
+// task whose descriptors "did not arrive". A send never waits for the worker: the pool sends
+// under its lock, and a worker that must hand back results before it reads its socket would
+// wait for that lock in turn.
 
 #include <cstdint>
 #include <exception>
@@ -17,15 +19,23 @@ namespace weft::detail
 enum class announce_outcome
 {
     sent,        // or nothing to send
+    full,        // nothing went: the socket's buffer is full until the worker reads (POLLOUT)
+    not_idle,    // nothing went: more than one datagram, and the worker is not idle
     worker_gone, // the worker's end is closed: its death hands the task back to the queue
     failed,      // anything else (ETOOMANYREFS, ENOBUFS, ENOMEM...): the task cannot be sent
 };
 
 /// Sends the descriptors of `attached` for message `id` over `socket` to worker `worker` (0:
-/// not started yet). When the outcome is not `sent`, `error` holds a std::system_error naming
-/// the task, the worker and the cause (the errno's text), or what else was thrown.
+/// not started yet), or nothing. `idle`: the worker has read every datagram sent before (it
+/// holds no task written earlier). Descriptors that fill more than one datagram go only to an
+/// idle worker, all at once: a message's datagrams cannot be resumed halfway (the worker would
+/// take the rest for another message's), and only a worker that reads nothing else meanwhile
+/// has room for all of them (a socket holds a few hundred datagrams, whatever they carry: 278
+/// at the default 208 KiB buffer). When the
+/// outcome is `worker_gone` or `failed`, `error` holds a std::system_error naming the task, the
+/// worker and the cause (the errno's text), or what else was thrown.
 [[nodiscard]] announce_outcome announce_attachments(int socket, pid_t worker, std::uint64_t id,
-                                                    const attachments& attached,
+                                                    const attachments& attached, bool idle,
                                                     std::exception_ptr& error) noexcept;
 
 } // namespace weft::detail

@@ -142,6 +142,7 @@ void pool_core::terminate()
             w->written = 0;
             w->partial = 0;
             w->announced = false;
+            w->held = announce_outcome::sent;
             w->killed = true;
             w->stop_sent = true; // nothing more is sent to it
             ::syscall(SYS_pidfd_send_signal, w->child.pidfd.get(), SIGKILL, nullptr, 0);

@@ -128,10 +128,20 @@ void pool_core::sleep(std::vector<pollfd>& polled, std::vector<pool_completion>&
             // Checked after the flag: a result published before the worker could see the flag
             // is found here instead, unless a registered waiter takes it: it drains the channel
             // after it unregisters (m_mutex held here, so it has not yet).
+            bool can_write = w->channel.writable(header.tasks) > 0;
+            if (w->held == announce_outcome::full)
+            {
+                can_write = false;
+                polled.push_back(pollfd{w->socket.get(), POLLOUT, 0});
+            }
+            else if (w->held == announce_outcome::not_idle)
+            {
+                can_write = w->written == 0; // idle now: the next pump sends it
+            }
             ready = ready ||
                     (shm_channel::readable(header.results) > 0 &&
                      header.waiters.load(std::memory_order_seq_cst) == 0) ||
-                    (w->written < w->assigned.size() && w->channel.writable(header.tasks) > 0);
+                    (w->written < w->assigned.size() && can_write);
             polled.push_back(pollfd{w->child.pidfd.get(), POLLIN, 0});
         }
         ready = ready || !m_refused.empty() ||

@@ -80,6 +80,10 @@ bool pool_core::pump(worker_slot& w)
         {
             // Before the first byte: the worker decodes the message only once it is whole.
             const announce_outcome sent = announce(w);
+            if (sent == announce_outcome::full || sent == announce_outcome::not_idle)
+            {
+                break; // the call and those behind it wait; the next pump tries again
+            }
             if (sent == announce_outcome::worker_gone)
             {
                 break; // its death sends the unwritten calls to other workers
@@ -127,12 +131,27 @@ bool pool_core::pump(worker_slot& w)
 // takes m_refused, outside the lock) with the cause; the worker never sees it, and drops at its
 // next receive any datagram of it that did go (another message's id). A worker that is gone
 // cannot take them: its death re-sends the call.
+//
+// A send that would wait leaves the call where it is (the calls behind it wait too: a worker's
+// datagrams go in the order of its messages). The pump that follows the worker's progress tries
+// again: the collector's, woken by the socket's room (full: sleep() polls for it) or by the
+// results that make the worker idle (not_idle).
 announce_outcome pool_core::announce(worker_slot& w)
 {
     const auto at = w.assigned.begin() + static_cast<std::ptrdiff_t>(w.written);
     std::exception_ptr error;
-    const announce_outcome sent =
-        announce_attachments(w.socket.get(), w.child.pid, (*at)->id, (*at)->attached, error);
+    const announce_outcome sent = announce_attachments(w.socket.get(), w.child.pid, (*at)->id,
+                                                       (*at)->attached, w.written == 0, error);
+    if (sent == announce_outcome::full || sent == announce_outcome::not_idle)
+    {
+        if (sent == announce_outcome::full && w.held != sent)
+        {
+            ring_pool_bell(); // a collector asleep does not poll this socket yet
+        }
+        w.held = sent;
+        return sent;
+    }
+    w.held = announce_outcome::sent;
     if (sent == announce_outcome::failed)
     {
         m_refused.push_back(pool_completion{std::move(*at), outcome_kind::value, {}, error});

@@ -68,7 +68,7 @@ std::unique_ptr<worker_slot> pool_core::start_worker()
     // Queued before the worker exists: it runs the initializer first thing.
     std::exception_ptr unsent;
     if (announce_attachments(slot->socket.get(), 0, initializer_task_id, m_initializer_attached,
-                             unsent) != announce_outcome::sent)
+                             true, unsent) != announce_outcome::sent)
     {
         std::rethrow_exception(unsent);
     }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "executors/processes/detail/announce.hpp"
 #include "executors/processes/detail/launch.hpp"
 #include "executors/processes/detail/pool_task.hpp"
 #include "executors/processes/detail/shm_channel.hpp"
@@ -33,6 +34,8 @@ struct worker_slot
     bool stop_sent = false;     // the stop message is in the ring
     bool killed = false;        // terminate() killed it: what it still sends is dropped
     bool ran_something = false; // at least one outcome came back
+    // full or not_idle: why assigned[written]'s descriptors wait to go (announce_attachments).
+    announce_outcome held = announce_outcome::sent;
 
     // Waiters registered on this channel, and drainers about to ring it: while any, the slot
     // (and so the mapping they read without the lock) outlives its worker in m_retired.

@@ -1,0 +1,193 @@
+// A task's shared memory descriptors go to its worker over a socket that a busy worker does not
+// drain. Sending them never waits for the worker under the pool's lock: submit() returns at
+// once and the tasks go out as the worker reads, in order, under the three start methods.
+#define BOOST_TEST_MODULE process_pool_full_socket
+#define BOOST_TEST_NO_MAIN
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <dirent.h>
+#include <poll.h>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+#include <weft/weft.hpp>
+
+#include <boost/test/unit_test.hpp>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include "support/process_pool_tests.hpp"
+
+namespace
+{
+
+// Shared values in one argument: several datagrams of descriptors when more than 250.
+struct many_values
+{
+    std::vector<weft::shared_value<int>> values;
+    template <class Archive>
+    void save(Archive& archive) const
+    {
+        archive(static_cast<std::uint32_t>(values.size()));
+        for (const auto& v : values)
+        {
+            archive(v);
+        }
+    }
+    template <class Archive>
+    void load(Archive& archive)
+    {
+        std::uint32_t n = 0;
+        archive(n);
+        values.clear();
+        for (std::uint32_t i = 0; i < n; ++i)
+        {
+            weft::shared_value<int> v(weft::detail::unloaded);
+            archive(v);
+            values.push_back(std::move(v));
+        }
+    }
+};
+
+many_values ones(int count)
+{
+    many_values many;
+    for (int i = 0; i < count; ++i)
+    {
+        many.values.emplace_back(1);
+    }
+    return many;
+}
+
+int nap_then_sum(int milliseconds, many_values many)
+{
+    std::this_thread::sleep_for(std::chrono::milliseconds(milliseconds));
+    int sum = 0;
+    for (const auto& v : many.values)
+    {
+        sum += v.get();
+    }
+    return sum;
+}
+
+// This process's Unix SOCK_SEQPACKET sockets made by socketpair() (the peer's credentials are
+// this process's): a pool's ends of its workers' descriptor sockets among them.
+std::vector<int> seqpacket_sockets()
+{
+    std::vector<int> found;
+    DIR* dir = ::opendir("/proc/self/fd");
+    BOOST_TEST_REQUIRE(dir != nullptr);
+    while (const dirent* entry = ::readdir(dir))
+    {
+        const int fd = std::atoi(entry->d_name);
+        int type = 0;
+        socklen_t size = sizeof type;
+        ucred peer{};
+        socklen_t peer_size = sizeof peer;
+        if (fd > 2 && fd != ::dirfd(dir) &&
+            ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) == 0 && type == SOCK_SEQPACKET &&
+            ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &peer_size) == 0 &&
+            peer.pid == ::getpid())
+        {
+            found.push_back(fd);
+        }
+    }
+    ::closedir(dir);
+    std::sort(found.begin(), found.end());
+    return found;
+}
+
+// Submits `count` tasks carrying `each` shared values behind a 3 s nap that the pool takes for
+// a short task (its function was timed short), so all of them go to the nap's worker, whose
+// socket they fill (checked when `socket`, the pool's end, is given); returns how long
+// submitting took. The results are checked after.
+std::chrono::steady_clock::duration fill_behind_a_nap(process_pool_executor& pool, int count,
+                                                      int each, int socket = -1)
+{
+    for (int i = 0; i < 100; ++i)
+    {
+        BOOST_TEST(pool.submit(nap_then_sum, 0, ones(1)).result(patience) == 1);
+    }
+    const many_values shared = ones(each);
+    auto napping = pool.submit(nap_then_sum, 3000, many_values{});
+    const auto started = std::chrono::steady_clock::now();
+    std::vector<future<int>> futures;
+    for (int i = 0; i < count; ++i)
+    {
+        futures.push_back(pool.submit(nap_then_sum, 0, shared));
+    }
+    const auto took = std::chrono::steady_clock::now() - started;
+    if (socket >= 0)
+    {
+        pollfd room{socket, POLLOUT, 0};
+        BOOST_TEST(::poll(&room, 1, 0) == 0); // no room while the worker naps
+    }
+    BOOST_TEST(napping.result(patience) == 0);
+    for (auto& f : futures)
+    {
+        BOOST_TEST(f.result(patience) == each);
+    }
+    return took;
+}
+
+} // namespace
+
+// A socket that holds a few datagrams (the kernel's least buffer), filled by tasks of one shared
+// value each: the tasks wait for room, not submit() (it waited the whole nap under the lock).
+BOOST_AUTO_TEST_CASE(a_full_socket_holds_tasks_back_not_submit)
+{
+    for (const auto method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            // Started first: the fork server, whose socket to this process stays.
+            process_pool_executor({.max_workers = 1, .start_method = method}).shutdown();
+            const std::vector<int> before = seqpacket_sockets();
+            process_pool_executor pool({.max_workers = 1, .start_method = method});
+            std::vector<int> opened;
+            std::ranges::set_difference(seqpacket_sockets(), before, std::back_inserter(opened));
+            BOOST_TEST_REQUIRE(opened.size() == 1U);
+            const int least = 1;
+            BOOST_TEST_REQUIRE(
+                ::setsockopt(opened[0], SOL_SOCKET, SO_SNDBUF, &least, sizeof least) == 0);
+            BOOST_TEST(fill_behind_a_nap(pool, 30, 1, opened[0]) < 1500ms);
+        }
+    }
+}
+
+// Tasks of 1,250 shared values (five datagrams) 60 deep fill a socket of the default buffer (278
+// datagrams). A message's datagrams go to an idle worker only, so submit() does not wait.
+BOOST_AUTO_TEST_CASE(many_descriptors_wait_for_an_idle_worker_not_submit)
+{
+    rlimit files{};
+    BOOST_TEST_REQUIRE(::getrlimit(RLIMIT_NOFILE, &files) == 0);
+    if (files.rlim_cur < 4096)
+    {
+        BOOST_TEST_MESSAGE("skipped: 1,250 shared values need more than "
+                           << files.rlim_cur << " descriptors per process");
+        return;
+    }
+    for (const auto method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 1, .start_method = method});
+            BOOST_TEST(fill_behind_a_nap(pool, 60, 1250) < 1500ms);
+        }
+    }
+}
+
+int main(int argc, char** argv)
+{
+    // Before main_guard, so that the fork server's workers inherit it too.
+    rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0)
+    {
+        files.rlim_cur = std::min<rlim_t>(files.rlim_max, 16384);
+        (void)::setrlimit(RLIMIT_NOFILE, &files);
+    }
+    weft::main_guard(argc, argv);
+    return boost::unit_test::unit_test_main(&init_unit_test, argc, argv);
+}
