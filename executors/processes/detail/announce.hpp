@@ -2,9 +2,12 @@
 // The process pool's side of passing a task's shared memory to a worker: its descriptors go
 // over the worker's SOCK_SEQPACKET socket (SCM_RIGHTS) before the task's bytes go into the
 // worker's ring. A send that fails must fail that task alone, never reach the worker as a
-// task whose descriptors "did not arrive". A send never waits for the worker: the pool sends
-// under its lock, and a worker that must hand back results before it reads its socket would
-// wait for that lock in turn.
+// task whose descriptors "did not arrive". A send of one datagram never waits for the worker:
+// the pool sends under its lock, and a worker that must hand back results before it reads its
+// socket would wait for that lock in turn. A send of several goes only to an idle worker, and
+// there it still blocks until the whole message is in the socket (not yet resumable): a
+// message bigger than the socket's buffer (about 69,000 descriptors at the default) waits
+// for ever.
 
 #include <cstdint>
 #include <exception>

@@ -82,7 +82,11 @@ bool pool_core::pump(worker_slot& w)
             const announce_outcome sent = announce(w);
             if (sent == announce_outcome::full || sent == announce_outcome::not_idle)
             {
-                break; // the call and those behind it wait; the next pump tries again
+                // The call and those behind it wait; the next pump tries again. The ring is
+                // not what blocks them (every earlier message is whole in it): a flag left up
+                // would keep a waiter in result() spinning on room it does not need.
+                header.tasks_blocked.store(0, std::memory_order_relaxed);
+                break;
             }
             if (sent == announce_outcome::worker_gone)
             {
