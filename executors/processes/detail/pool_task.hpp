@@ -270,6 +270,10 @@ struct pool_outcome<chunk_of<R>>
 /// Returns the timing key of what the message runs (task_timings): the address of its cached
 /// code bytes, one per trampoline and target for the life of the process, since the cache never
 /// moves nor drops an entry. Never 0. Hashing the bytes instead cost each submit ~6 ns.
+/// Room reserved after the head for the arguments, so that small ones are written without
+/// growing the message.
+inline constexpr std::size_t small_arguments = 64;
+
 template <class F>
 std::uint64_t begin_pool_task(std::string& out, pool_trampoline entry, const F& fn)
 {
@@ -280,6 +284,9 @@ std::uint64_t begin_pool_task(std::string& out, pool_trampoline entry, const F& 
     }
     const std::string& code = pool_code_bytes(reinterpret_cast<std::uintptr_t>(entry), target);
     const auto code_size = static_cast<std::uint32_t>(code.size());
+    // One allocation for the head and small arguments: resize then append allocated twice, a
+    // tenth of a one-item map chunk's cost in the parent (4 allocations a chunk, now 3).
+    out.reserve(task_prefix_size + 4 + code.size() + small_arguments);
     out.resize(task_prefix_size + 4);
     std::memcpy(out.data() + task_prefix_size, &code_size, sizeof code_size);
     out += code;
