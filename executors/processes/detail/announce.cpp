@@ -39,8 +39,21 @@ announce_outcome announce_attachments(int socket, pid_t worker, std::uint64_t id
         {
             try
             {
-                return send_attachments(socket, id, attached, false) ? announce_outcome::sent
-                                                                     : announce_outcome::full;
+                if (send_attachments(socket, id, attached, false))
+                {
+                    return announce_outcome::sent;
+                }
+                if (!idle)
+                {
+                    return announce_outcome::full;
+                }
+                // A worker that holds no task reads nothing more from its socket: what fills
+                // it are datagrams it never took (a task whose decoding failed before it
+                // fetched its shared memory). Waiting for room would be for ever.
+                error = std::make_exception_ptr(std::system_error(
+                    ENOBUFS, std::system_category(),
+                    subject(worker, id) + " (its socket is full of descriptors it did not take)"));
+                return announce_outcome::failed;
             }
             catch (const std::length_error&)
             {

@@ -22,7 +22,8 @@ namespace weft::detail
 enum class announce_outcome
 {
     sent,        // or nothing to send
-    full,        // nothing went: the socket's buffer is full until the worker reads (POLLOUT)
+    full,        // nothing went: the socket's buffer is full until the worker reads (POLLOUT);
+                 // at an idle worker, which will not read, the outcome is `failed` instead
     not_idle,    // nothing went: more than one datagram, and the worker is not idle
     worker_gone, // the worker's end is closed: its death hands the task back to the queue
     failed,      // anything else (ETOOMANYREFS, ENOBUFS, ENOMEM...): the task cannot be sent

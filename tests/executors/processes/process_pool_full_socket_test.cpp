@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <optional>
 #include <poll.h>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include <boost/test/unit_test.hpp>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <system_error>
 
 #include "support/process_pool_tests.hpp"
 
@@ -71,6 +73,28 @@ int nap_then_sum(int milliseconds, many_values many)
         sum += v.get();
     }
     return sum;
+}
+
+// An argument the worker cannot decode: a task of (it, shared value) fails before its worker
+// fetches the shared value's descriptor, which stays in the worker's socket.
+struct refuses_to_load
+{
+    std::string name = "bomb"; // not trivially copyable: it goes through save/load
+    template <class Archive>
+    void save(Archive& archive) const
+    {
+        archive(name);
+    }
+    template <class Archive>
+    void load(Archive& /*archive*/)
+    {
+        throw std::runtime_error("refuses to load");
+    }
+};
+
+int never_runs(refuses_to_load /*first*/, weft::shared_value<int> value)
+{
+    return value.get();
 }
 
 // This process's Unix SOCK_SEQPACKET sockets made by socketpair() (the peer's credentials are
@@ -194,6 +218,30 @@ BOOST_AUTO_TEST_CASE(many_descriptors_wait_for_an_idle_worker_not_submit)
         {
             pool_with_small_socket small(method);
             BOOST_TEST(fill_behind_a_nap(*small.pool, 10, 300) < 1500ms);
+        }
+    }
+}
+
+// Datagrams that the worker never took fill its socket: a task of shared memory for that
+// worker, idle, fails with a clear error instead of waiting for room for ever.
+BOOST_AUTO_TEST_CASE(a_socket_full_of_datagrams_nobody_takes_fails_the_task_not_hangs_it)
+{
+    for (const auto method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            pool_with_small_socket small(method);
+            const weft::shared_value<int> one(1);
+            for (int i = 0; i < 12; ++i) // a socket of the least buffer holds 4-6
+            {
+                BOOST_CHECK_THROW(
+                    (void)small.pool->submit(never_runs, refuses_to_load{}, one).result(patience),
+                    std::exception);
+            }
+            BOOST_CHECK_THROW((void)small.pool->submit(nap_then_sum, 0, ones(1)).result(patience),
+                              std::system_error);
+            // The worker itself still runs tasks without shared memory.
+            BOOST_TEST(small.pool->submit(nap_then_sum, 0, many_values{}).result(patience) == 0);
         }
     }
 }
