@@ -21,38 +21,11 @@
 #include <sys/socket.h>
 #include <system_error>
 
+#include "support/many_values.hpp"
 #include "support/process_pool_tests.hpp"
 
 namespace
 {
-
-// Shared values in one argument: several datagrams of descriptors when more than 250.
-struct many_values
-{
-    std::vector<weft::shared_value<int>> values;
-    template <class Archive>
-    void save(Archive& archive) const
-    {
-        archive(static_cast<std::uint32_t>(values.size()));
-        for (const auto& v : values)
-        {
-            archive(v);
-        }
-    }
-    template <class Archive>
-    void load(Archive& archive)
-    {
-        std::uint32_t n = 0;
-        archive(n);
-        values.clear();
-        for (std::uint32_t i = 0; i < n; ++i)
-        {
-            weft::shared_value<int> v(weft::detail::unloaded);
-            archive(v);
-            values.push_back(std::move(v));
-        }
-    }
-};
 
 many_values ones(int count)
 {

@@ -24,38 +24,11 @@
 #include <sys/wait.h>
 #include <system_error>
 
+#include "support/many_values.hpp"
 #include "support/process_pool_tests.hpp"
 
 namespace
 {
-
-// Many shared values in one argument: more descriptors than one SCM_RIGHTS datagram carries.
-struct many_values
-{
-    std::vector<weft::shared_value<int>> values;
-    template <class Archive>
-    void save(Archive& archive) const
-    {
-        archive(static_cast<std::uint32_t>(values.size()));
-        for (const auto& v : values)
-        {
-            archive(v);
-        }
-    }
-    template <class Archive>
-    void load(Archive& archive)
-    {
-        std::uint32_t n = 0;
-        archive(n);
-        values.clear();
-        for (std::uint32_t i = 0; i < n; ++i)
-        {
-            weft::shared_value<int> v(weft::detail::unloaded);
-            archive(v);
-            values.push_back(std::move(v));
-        }
-    }
-};
 
 int sum_values(many_values many)
 {
