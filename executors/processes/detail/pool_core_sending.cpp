@@ -156,6 +156,14 @@ announce_outcome pool_core::announce(worker_slot& w)
         return sent;
     }
     w.held = announce_outcome::sent;
+    if (sent == announce_outcome::sent && !(*at)->attached.empty())
+    {
+        std::string& message = (*at)->message;
+        std::uint64_t id = 0;
+        std::memcpy(&id, message.data() + 4, sizeof id);
+        id |= carries_descriptors;
+        std::memcpy(message.data() + 4, &id, sizeof id);
+    }
     if (sent == announce_outcome::failed)
     {
         m_refused.push_back(pool_completion{std::move(*at), outcome_kind::value, {}, error});

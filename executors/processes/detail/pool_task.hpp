@@ -10,6 +10,9 @@
 //           + what()] (a chunk's value: [u32 count][value] x count; run ns: how long the
 //           worker took to run it, for the pool's dispatch depth)
 //   stop:   [u32 8][u64 0]
+// A task's id has its top bit (carries_descriptors) up in the message when shared memory
+// descriptors went ahead of it over the worker's socket: a worker whose decoding stops before
+// it fetched them drops them, so that they do not fill the socket.
 // `code` names the trampoline and the target by module and offset (code_address.hpp); its
 // bytes are computed once per trampoline and target and the worker caches what they resolve
 // to, so that a task costs no symbol lookup on either side.
@@ -52,6 +55,7 @@ enum class outcome_kind : std::uint8_t
 inline constexpr std::size_t task_prefix_size = 4 + 8;           // length, id
 inline constexpr std::size_t result_prefix_size = 4 + 8 + 1 + 8; // length, id, kind, run ns
 inline constexpr std::size_t result_kind_at = 4 + 8;
+inline constexpr std::uint64_t carries_descriptors = std::uint64_t{1} << 63;
 inline constexpr std::size_t result_run_ns_at = 4 + 8 + 1;
 
 /// Reads argument lists as they were written: plain bytes when every argument is trivially

@@ -388,12 +388,19 @@ void run_pool_worker(int channel_fd, int pool_bell_fd, int attachment_socket,
         {
             return; // stop
         }
+        const bool carries = (id & carries_descriptors) != 0;
+        id &= ~carries_descriptors;
+        std::memcpy(in.data(), &id, sizeof id);
         self.settle();
         self.header().started.store(id, std::memory_order_seq_cst);
         self.header().worker_cpu.store(::sched_getcpu(), std::memory_order_relaxed);
         {
             attachment_inbox inbox(attachment_socket, id);
             runner.run(in, out);
+            if (carries)
+            {
+                inbox.drop_unfetched();
+            }
         }
         self.write_all(out);
         if (memory && memory->bytes() > config.max_memory)

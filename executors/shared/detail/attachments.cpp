@@ -106,6 +106,22 @@ void attachment_inbox::fetch()
     m_received = receive_attachments(m_socket, m_id);
 }
 
+void attachment_inbox::drop_unfetched() noexcept
+{
+    if (m_fetched || m_socket < 0)
+    {
+        return;
+    }
+    m_fetched = true;
+    try
+    {
+        (void)receive_attachments(m_socket, m_id);
+    }
+    catch (...) // not there, or cut off: nothing is left to drop
+    {
+    }
+}
+
 std::vector<uring::owned_fd> receive_attachments(int socket, std::uint64_t id)
 {
     std::vector<uring::owned_fd> received;

@@ -83,6 +83,9 @@ class attachment_inbox
     [[nodiscard]] std::shared_ptr<shared_segment> segment(std::uint32_t index);
     /// A descriptor of this process for the one at `index` (a duplicate: the caller owns it).
     [[nodiscard]] uring::owned_fd duplicate(std::uint32_t index);
+    /// Receives and closes the message's descriptors if nothing fetched them (its decoding
+    /// stopped first), so that they do not stay in the socket; a missing one is no error.
+    void drop_unfetched() noexcept;
 
   private:
     void fetch();
