@@ -37,34 +37,39 @@ announce_outcome announce_attachments(int socket, pid_t worker, std::uint64_t id
     {
         try
         {
-            try
+            const std::size_t datagrams = attachment_datagrams(attached);
+            if (datagrams > 1 && !idle)
             {
-                if (send_attachments(socket, id, attached, false))
-                {
-                    return announce_outcome::sent;
-                }
-                if (!idle)
-                {
-                    return announce_outcome::full;
-                }
-                // A worker that holds no task reads nothing more from its socket: what fills
-                // it are datagrams it never took (a task whose decoding failed before it
-                // fetched its shared memory). Waiting for room would be for ever.
+                return announce_outcome::not_idle;
+            }
+            const std::size_t went = send_attachments_while_room(socket, id, attached);
+            if (went == datagrams)
+            {
+                return announce_outcome::sent;
+            }
+            if (!idle)
+            {
+                return announce_outcome::full;
+            }
+            // A worker that holds no task reads nothing more from its socket: waiting for room
+            // would be for ever.
+            if (went == 0)
+            {
+                // What fills it are datagrams it never took (a several-datagram send that
+                // failed part way, whose message never went).
                 error = std::make_exception_ptr(std::system_error(
                     ENOBUFS, std::system_category(),
                     subject(worker, id) + " (its socket is full of descriptors it did not take)"));
                 return announce_outcome::failed;
             }
-            catch (const std::length_error&)
-            {
-                // More than one datagram (the only length_error of a send that does not wait).
-                if (!idle)
-                {
-                    return announce_outcome::not_idle;
-                }
-            }
-            (void)send_attachments(socket, id, attached);
-            return announce_outcome::sent;
+            error = std::make_exception_ptr(std::system_error(
+                EMSGSIZE, std::system_category(),
+                subject(worker, id) + ": " + std::to_string(attached.fds().size()) +
+                    " descriptors are more than its socket holds at once (" + std::to_string(went) +
+                    " of " + std::to_string(datagrams) +
+                    " datagrams of 250 went; pass fewer shared objects per task, such as one "
+                    "shared_array instead of many shared_values)"));
+            return announce_outcome::failed_part_sent;
         }
         catch (const std::system_error& e)
         {

@@ -92,7 +92,7 @@ bool pool_core::pump(worker_slot& w)
             {
                 break; // its death sends the unwritten calls to other workers
             }
-            if (sent == announce_outcome::failed)
+            if (sent == announce_outcome::failed || sent == announce_outcome::failed_part_sent)
             {
                 continue; // that call left `assigned`, failed
             }
@@ -164,7 +164,11 @@ announce_outcome pool_core::announce(worker_slot& w)
         id |= carries_descriptors;
         std::memcpy(message.data() + 4, &id, sizeof id);
     }
-    if (sent == announce_outcome::failed)
+    if (sent == announce_outcome::failed_part_sent)
+    {
+        send_drop(w, (*at)->id);
+    }
+    if (sent == announce_outcome::failed || sent == announce_outcome::failed_part_sent)
     {
         m_refused.push_back(pool_completion{std::move(*at), outcome_kind::value, {}, error});
         w.assigned.erase(at);
@@ -186,6 +190,23 @@ bool pool_core::take_refused(std::vector<pool_completion>& done)
     }
     m_refused.clear();
     return true;
+}
+
+// The worker is idle (only then do several datagrams go), so it has read every earlier message:
+// the ring has room for this one, unless a stop is in it too.
+void pool_core::send_drop(worker_slot& w, std::uint64_t id)
+{
+    char drop[12] = {};
+    const std::uint32_t length = 8;
+    const std::uint64_t flagged = id | drop_descriptors;
+    std::memcpy(drop, &length, sizeof length);
+    std::memcpy(drop + sizeof length, &flagged, sizeof flagged);
+    if (w.channel.writable(w.channel.header().tasks) >= sizeof drop)
+    {
+        (void)w.channel.write_some(w.channel.header().tasks, w.channel.task_bytes(), drop,
+                                   sizeof drop);
+        wake_worker(w.channel.header());
+    }
 }
 
 void pool_core::send_stop(worker_slot& w)

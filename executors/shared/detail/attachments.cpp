@@ -258,14 +258,15 @@ uring::owned_fd attached_fd(std::uint32_t index)
     return t_inbox->duplicate(index);
 }
 
-bool send_attachments(int socket, std::uint64_t id, const attachments& what, bool wait)
+namespace
 {
-    const std::vector<int>& fds = what.fds();
-    if (!wait && fds.size() > fds_per_datagram)
-    {
-        throw std::length_error("weft: a message may carry at most 250 shared objects");
-    }
-    for (std::size_t first = 0; first < fds.size(); first += fds_per_datagram)
+
+// Sends the datagrams of `fds` for message `id`; without `wait`, stops at the first that does
+// not fit in the socket's buffer. Returns how many went.
+std::size_t send_datagrams(int socket, std::uint64_t id, std::span<const int> fds, bool wait)
+{
+    std::size_t sent = 0;
+    for (std::size_t first = 0; first < fds.size(); first += fds_per_datagram, ++sent)
     {
         const std::size_t n = std::min(fds_per_datagram, fds.size() - first);
         datagram_head head{id, static_cast<std::uint32_t>(fds.size()),
@@ -275,12 +276,12 @@ bool send_attachments(int socket, std::uint64_t id, const attachments& what, boo
         msghdr msg{};
         msg.msg_iov = &iov;
         msg.msg_iovlen = 1;
-        attach_descriptors(msg, control.bytes, std::span(fds).subspan(first, n));
+        attach_descriptors(msg, control.bytes, fds.subspan(first, n));
         while (::sendmsg(socket, &msg, MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT)) < 0)
         {
             if (!wait && (errno == EAGAIN || errno == EWOULDBLOCK))
             {
-                return false;
+                return sent;
             }
             if (errno != EINTR)
             {
@@ -289,7 +290,28 @@ bool send_attachments(int socket, std::uint64_t id, const attachments& what, boo
             }
         }
     }
-    return true;
+    return sent;
+}
+
+} // namespace
+
+std::size_t attachment_datagrams(const attachments& what) noexcept
+{
+    return (what.fds().size() + fds_per_datagram - 1) / fds_per_datagram;
+}
+
+bool send_attachments(int socket, std::uint64_t id, const attachments& what, bool wait)
+{
+    if (!wait && what.fds().size() > fds_per_datagram)
+    {
+        throw std::length_error("weft: a message may carry at most 250 shared objects");
+    }
+    return send_datagrams(socket, id, what.fds(), wait) == attachment_datagrams(what);
+}
+
+std::size_t send_attachments_while_room(int socket, std::uint64_t id, const attachments& what)
+{
+    return send_datagrams(socket, id, what.fds(), false);
 }
 
 } // namespace weft::detail

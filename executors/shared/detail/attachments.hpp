@@ -113,6 +113,15 @@ uring::owned_fd attached_fd(std::uint32_t index);
 /// Throws std::system_error (EPIPE when the receiver is gone).
 bool send_attachments(int socket, std::uint64_t id, const attachments& what, bool wait = true);
 
+/// How many datagrams send_attachments sends for `what`.
+[[nodiscard]] std::size_t attachment_datagrams(const attachments& what) noexcept;
+
+/// Sends the datagrams of `what` for message `id` in order until one does not fit in the
+/// socket's buffer; returns how many went (attachment_datagrams(what) when all did). Throws
+/// std::system_error as send_attachments.
+[[nodiscard]] std::size_t send_attachments_while_room(int socket, std::uint64_t id,
+                                                      const attachments& what);
+
 /// Receives what send_attachments sent for message `id` (dropping older messages' datagrams),
 /// without waiting: throws std::runtime_error when it is not there.
 [[nodiscard]] std::vector<uring::owned_fd> receive_attachments(int socket, std::uint64_t id);

@@ -4,6 +4,7 @@
 #define BOOST_TEST_MODULE process_pool_full_socket
 #define BOOST_TEST_NO_MAIN
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <dirent.h>
@@ -216,6 +217,25 @@ BOOST_AUTO_TEST_CASE(datagrams_of_a_task_that_failed_to_decode_do_not_fill_the_s
             }
             BOOST_TEST(small.pool->submit(nap_then_sum, 0, ones(3)).result(patience) == 3);
             BOOST_TEST(small.pool->submit(nap_then_sum, 0, many_values{}).result(patience) == 0);
+        }
+    }
+}
+
+// A task of more descriptors than its worker's socket holds at once fails at once with a clear
+// error (EMSGSIZE; it waited for ever under the pool's lock), and the datagrams that did go are
+// dropped by the worker: a task of shared memory runs there next (it failed with ENOBUFS).
+BOOST_AUTO_TEST_CASE(a_task_of_more_descriptors_than_the_socket_holds_fails_not_hangs)
+{
+    for (const auto method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            pool_with_small_socket small(method);
+            BOOST_CHECK_EXCEPTION(
+                (void)small.pool->submit(nap_then_sum, 0, ones(2500)).result(patience),
+                std::system_error,
+                [](const std::system_error& e) { return e.code().value() == EMSGSIZE; });
+            BOOST_TEST(small.pool->submit(nap_then_sum, 0, ones(300)).result(patience) == 300);
         }
     }
 }
