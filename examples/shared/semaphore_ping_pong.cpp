@@ -69,8 +69,14 @@ int main(int argc, char** argv)
     weft::process processB(process_B, sem1, sem2, exit_prog, pongs);
     processB.start();
 
-    // Let the processes run for 300 ms
+    // Let the processes run for 300 ms, and until they have played two rounds (a loaded
+    // machine may not have run them yet)
     std::this_thread::sleep_for(300ms);
+    const auto limit = std::chrono::steady_clock::now() + 10s;
+    while (pongs.get() < 2 && std::chrono::steady_clock::now() < limit)
+    {
+        std::this_thread::sleep_for(10ms);
+    }
 
     exit_prog.set(true);
 

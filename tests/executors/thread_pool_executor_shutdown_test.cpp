@@ -2,6 +2,7 @@
 // CPython's ExecutorShutdownTest for thread_pool_executor: shutdown waits for queued work, or
 // cancels what has not started, or returns at once; submit after it and a waiting shutdown from
 // a pool thread are refused.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <latch>
@@ -61,10 +62,17 @@ BOOST_AUTO_TEST_CASE(shutdown_with_cancel_futures_cancels_what_has_not_started)
         queued.push_back(pool.submit(square, i));
     }
     started.wait();
+    // The gate opens once shutdown has cancelled the queued calls (or after 10 s, when it did
+    // not: they then run and the checks below fail), not after a pause the caller may outlast.
     std::jthread opener(
         [&]
         {
-            std::this_thread::sleep_for(20ms);
+            const auto limit = std::chrono::steady_clock::now() + 10s;
+            while (std::chrono::steady_clock::now() < limit &&
+                   !std::ranges::all_of(queued, [](const auto& f) { return f.cancelled(); }))
+            {
+                std::this_thread::sleep_for(1ms);
+            }
             g.release();
         });
     pool.shutdown(true, true);

@@ -179,7 +179,7 @@ BOOST_AUTO_TEST_CASE(first_exception_cancels_siblings_and_is_rethrown_by_join)
         }
         BOOST_TEST(a);
         BOOST_TEST(b);
-        BOOST_TEST(elapsed_ms(start) < 1000);
+        BOOST_TEST(elapsed_ms(start) < 4000);
         BOOST_TEST(counted::alive == 0);
     };
     run_task(body(late_failure));
@@ -204,7 +204,7 @@ BOOST_AUTO_TEST_CASE(cancel_stops_every_child_and_join_returns_normally)
         BOOST_TEST(a);
         BOOST_TEST(b);
         BOOST_TEST(c);
-        BOOST_TEST(elapsed_ms(start) < 1000);
+        BOOST_TEST(elapsed_ms(start) < 4000);
     };
     run_task(body());
 }
@@ -272,7 +272,7 @@ BOOST_AUTO_TEST_CASE(stop_of_the_joining_task_cancels_the_children)
         BOOST_CHECK_THROW(co_await weft::with_timeout(30ms, make(a, b)), weft::timeout_error);
         BOOST_TEST(a);
         BOOST_TEST(b);
-        BOOST_TEST(elapsed_ms(start) < 1000);
+        BOOST_TEST(elapsed_ms(start) < 4000);
     };
     run_task(body(joiner));
 }
@@ -314,7 +314,7 @@ BOOST_AUTO_TEST_CASE(loop_stop_cancels_the_children)
     const auto start = clock_type::now();
     BOOST_CHECK_THROW(loop.run(body(a, stopper)), weft::operation_cancelled);
     BOOST_TEST(a);
-    BOOST_TEST(elapsed_ms(start) < 1000);
+    BOOST_TEST(elapsed_ms(start) < 4000);
 }
 
 BOOST_AUTO_TEST_CASE(a_child_cancelled_by_its_own_token_is_the_group_error)

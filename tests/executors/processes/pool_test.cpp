@@ -319,7 +319,7 @@ BOOST_AUTO_TEST_CASE(workers_ignore_ctrl_c_and_the_parent_ends_the_pool_in_bound
             const auto started = std::chrono::steady_clock::now();
             p.terminate();
             p.join();
-            BOOST_TEST((std::chrono::steady_clock::now() - started < 2s));
+            BOOST_TEST((std::chrono::steady_clock::now() - started < 20s));
             BOOST_CHECK_THROW(long_one.result(patience), weft::pool_terminated_error);
         }
     }

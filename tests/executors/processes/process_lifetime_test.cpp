@@ -126,7 +126,7 @@ BOOST_AUTO_TEST_CASE(a_child_started_from_a_short_lived_thread_outlives_the_thre
 {
     for (const start_method method : all_methods)
     {
-        process p({.start_method = method}, sleep_ms, 300);
+        process p({.start_method = method}, sleep_ms, 1000);
         std::thread([&p] { p.start(); }).join();
         std::this_thread::sleep_for(100ms);
         BOOST_TEST(p.is_alive(), weft::to_string(method));

@@ -140,8 +140,9 @@ BOOST_AUTO_TEST_CASE(a_chunk_is_timed_by_its_calls)
             {
                 (void)pid;
             }
-            // Chunks of 200 calls: one of 1,500 ms, then three of 300 ms.
-            std::vector<int> heavy(200, 7500);
+            // Chunks of 200 calls: one of 3,000 ms, then three of 300 ms (naps: a loaded machine
+            // adds its wake-up latency to each, and the three must still end first).
+            std::vector<int> heavy(200, 15000);
             heavy.insert(heavy.end(), 600, 1500);
             std::vector<int> pids;
             for (const int pid : pool.map(busy_then_pid, heavy, {.chunksize = 200}))

@@ -125,7 +125,7 @@ BOOST_AUTO_TEST_CASE(exitcode_is_minus_the_signal_after_terminate_or_kill)
 
 BOOST_AUTO_TEST_CASE(join_with_a_timeout_returns_false_while_the_child_runs)
 {
-    process p(sleep_ms, 300);
+    process p(sleep_ms, 1000);
     p.start();
     const auto begin = std::chrono::steady_clock::now();
     BOOST_TEST(!p.join(50ms));
