@@ -27,8 +27,8 @@ enum class announce_outcome
     not_idle,         // nothing went: more than one datagram, and the worker is not idle
     worker_gone,      // the worker's end is closed: its death hands the task back to the queue
     failed,           // anything else (ETOOMANYREFS, ENOBUFS, ENOMEM...): the task cannot be sent
-    failed_part_sent, // as failed, after some of its datagrams went (EMSGSIZE): the worker
-                      // must be told to drop them, or they fill its socket
+    failed_part_sent, // as failed, after some of its datagrams went (EMSGSIZE): they would
+                      // fill the socket of a worker that reads nothing, which must retire
 };
 
 /// Sends the descriptors of `attached` for message `id` over `socket` to worker `worker` (0:

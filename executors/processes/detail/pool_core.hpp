@@ -96,9 +96,6 @@ class pool_core
     announce_outcome announce(worker_slot& w);
     /// Moves the calls announce() refused into `done`. True when any.
     bool take_refused(std::vector<pool_completion>& done);
-    /// m_mutex held: tells idle worker `w` to drop the datagrams of call `id` (it failed after
-    /// some went).
-    void send_drop(worker_slot& w, std::uint64_t id);
     void send_stop(worker_slot& w);
 
     // --- pool_core_receiving.cpp (m_mutex held) ----------------------------------------------

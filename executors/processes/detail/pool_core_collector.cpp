@@ -141,7 +141,7 @@ void pool_core::sleep(std::vector<pollfd>& polled, std::vector<pool_completion>&
             ready = ready ||
                     (shm_channel::readable(header.results) > 0 &&
                      header.waiters.load(std::memory_order_seq_cst) == 0) ||
-                    (w->written < w->assigned.size() && can_write);
+                    (w->written < w->assigned.size() && can_write && !w->stop_sent);
             polled.push_back(pollfd{w->child.pidfd.get(), POLLIN, 0});
         }
         ready = ready || !m_refused.empty() ||

@@ -74,7 +74,7 @@ bool pool_core::pump(worker_slot& w)
 {
     bool moved = false;
     shm_channel_header& header = w.channel.header();
-    while (w.written < w.assigned.size())
+    while (w.written < w.assigned.size() && !w.stop_sent)
     {
         if (!w.announced)
         {
@@ -92,9 +92,13 @@ bool pool_core::pump(worker_slot& w)
             {
                 break; // its death sends the unwritten calls to other workers
             }
-            if (sent == announce_outcome::failed || sent == announce_outcome::failed_part_sent)
+            if (sent == announce_outcome::failed)
             {
                 continue; // that call left `assigned`, failed
+            }
+            if (sent == announce_outcome::failed_part_sent)
+            {
+                break; // that call left `assigned`, failed, and the worker retires
             }
             w.announced = true;
         }
@@ -166,7 +170,10 @@ announce_outcome pool_core::announce(worker_slot& w)
     }
     if (sent == announce_outcome::failed_part_sent)
     {
-        send_drop(w, (*at)->id);
+        // The datagrams that went would fill the socket of a worker that reads nothing until a
+        // message comes: it retires instead (a planned exit; the calls behind this one go back
+        // to the queue, and a fresh worker with an empty socket takes its place).
+        send_stop(w);
     }
     if (sent == announce_outcome::failed || sent == announce_outcome::failed_part_sent)
     {
@@ -192,29 +199,13 @@ bool pool_core::take_refused(std::vector<pool_completion>& done)
     return true;
 }
 
-// The worker is idle (only then do several datagrams go), so it has read every earlier message:
-// the ring has room for this one, unless a stop is in it too.
-void pool_core::send_drop(worker_slot& w, std::uint64_t id)
-{
-    char drop[12] = {};
-    const std::uint32_t length = 8;
-    const std::uint64_t flagged = id | drop_descriptors;
-    std::memcpy(drop, &length, sizeof length);
-    std::memcpy(drop + sizeof length, &flagged, sizeof flagged);
-    if (w.channel.writable(w.channel.header().tasks) >= sizeof drop)
-    {
-        (void)w.channel.write_some(w.channel.header().tasks, w.channel.task_bytes(), drop,
-                                   sizeof drop);
-        wake_worker(w.channel.header());
-    }
-}
-
 void pool_core::send_stop(worker_slot& w)
 {
     char stop[12] = {};
     const std::uint32_t length = 8;
     std::memcpy(stop, &length, sizeof length);
-    // Every call came back, so the worker has read everything: the ring is empty.
+    // Every call came back (or, retiring after a failed send, none was written), so the worker
+    // has read everything: the ring is empty.
     if (w.channel.writable(w.channel.header().tasks) >= sizeof stop)
     {
         (void)w.channel.write_some(w.channel.header().tasks, w.channel.task_bytes(), stop,

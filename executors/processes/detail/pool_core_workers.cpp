@@ -111,7 +111,9 @@ bool pool_core::bury(std::size_t index, std::vector<pool_completion>& done)
     const int exitcode = (info.si_code == CLD_EXITED) ? info.si_status : -info.si_status;
     (void)receive(w, done);
     const std::uint64_t started = w.channel.header().started.load(std::memory_order_seq_cst);
-    bool planned = w.stop_sent && w.assigned.empty();
+    // A stop goes to a worker holding no call, or to one whose socket a failed send of several
+    // datagrams left full (announce(): the calls assigned behind it were never written).
+    bool planned = w.stop_sent && w.written == 0;
     // Retiring (stop, max_tasks_per_child, max_memory_per_child) exits 0 between tasks.
     const bool held_a_call =
         !w.assigned.empty() && w.written > 0 && w.assigned.front()->id == started;

@@ -10,8 +10,6 @@
 //           + what()] (a chunk's value: [u32 count][value] x count; run ns: how long the
 //           worker took to run it, for the pool's dispatch depth)
 //   stop:   [u32 8][u64 0]
-//   drop:   [u32 8][u64 id | drop_descriptors]: the task failed in the pool after some of its
-//           descriptors went; the worker receives and closes them, and answers nothing.
 // A task's id has its top bit (carries_descriptors) up in the message when shared memory
 // descriptors went ahead of it over the worker's socket: a worker whose decoding stops before
 // it fetched them drops them, so that they do not fill the socket.
@@ -58,7 +56,6 @@ inline constexpr std::size_t task_prefix_size = 4 + 8;           // length, id
 inline constexpr std::size_t result_prefix_size = 4 + 8 + 1 + 8; // length, id, kind, run ns
 inline constexpr std::size_t result_kind_at = 4 + 8;
 inline constexpr std::uint64_t carries_descriptors = std::uint64_t{1} << 63;
-inline constexpr std::uint64_t drop_descriptors = std::uint64_t{1} << 62;
 inline constexpr std::size_t result_run_ns_at = 4 + 8 + 1;
 
 /// Reads argument lists as they were written: plain bytes when every argument is trivially

@@ -376,7 +376,7 @@ void run_pool_worker(int channel_fd, int pool_bell_fd, int attachment_socket,
     {
         memory.emplace();
     }
-    for (std::uint32_t done = 0; config.max_tasks == 0 || done < config.max_tasks;)
+    for (std::uint32_t done = 0; config.max_tasks == 0 || done < config.max_tasks; ++done)
     {
         std::uint32_t length = 0;
         self.read_exact(reinterpret_cast<char*>(&length), sizeof length);
@@ -388,12 +388,6 @@ void run_pool_worker(int channel_fd, int pool_bell_fd, int attachment_socket,
         {
             return; // stop
         }
-        if ((id & drop_descriptors) != 0)
-        {
-            attachment_inbox(attachment_socket, id & ~drop_descriptors).drop_unfetched();
-            continue; // not a task: nothing runs, nothing answers
-        }
-        ++done;
         const bool carries = (id & carries_descriptors) != 0;
         id &= ~carries_descriptors;
         std::memcpy(in.data(), &id, sizeof id);
