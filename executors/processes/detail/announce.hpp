@@ -24,10 +24,12 @@ enum class announce_outcome
     sent,             // or nothing to send
     full,             // nothing went: the socket's buffer is full until the worker reads (POLLOUT);
                       // at an idle worker, which will not read, the outcome is `failed` instead
-    not_idle,         // nothing went: more than one datagram, and the worker is not idle
+    not_idle,         // nothing went: more than one datagram, or more descriptors in flight
+                      // than RLIMIT_NOFILE allows (ETOOMANYREFS), and the worker is not idle
     worker_gone,      // the worker's end is closed: its death hands the task back to the queue
-    failed,           // anything else (ETOOMANYREFS, ENOBUFS, ENOMEM...): the task cannot be sent
-    failed_part_sent, // as failed, after some of its datagrams went (EMSGSIZE): they would
+    failed,           // anything else (ENOBUFS, ENOMEM, ETOOMANYREFS at an idle worker...): the
+                      // task cannot be sent
+    failed_part_sent, // as failed, after some of its datagrams went (EMSGSIZE...): they would
                       // fill the socket of a worker that reads nothing, which must retire
 };
 

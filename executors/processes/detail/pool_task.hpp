@@ -55,8 +55,9 @@ enum class outcome_kind : std::uint8_t
 inline constexpr std::size_t task_prefix_size = 4 + 8;           // length, id
 inline constexpr std::size_t result_prefix_size = 4 + 8 + 1 + 8; // length, id, kind, run ns
 inline constexpr std::size_t result_kind_at = 4 + 8;
-inline constexpr std::uint64_t carries_descriptors = std::uint64_t{1} << 63;
 inline constexpr std::size_t result_run_ns_at = 4 + 8 + 1;
+// The flag in a task message's id (never in a pool's own ids, which count up from 1).
+inline constexpr std::uint64_t carries_descriptors = std::uint64_t{1} << 63;
 
 /// Reads argument lists as they were written: plain bytes when every argument is trivially
 /// copyable (no stream is built), cereal otherwise.

@@ -261,12 +261,13 @@ uring::owned_fd attached_fd(std::uint32_t index)
 namespace
 {
 
-// Sends the datagrams of `fds` for message `id`; without `wait`, stops at the first that does
-// not fit in the socket's buffer. Returns how many went.
-std::size_t send_datagrams(int socket, std::uint64_t id, std::span<const int> fds, bool wait)
+// Sends the datagrams of `fds` for message `id` until one cannot go: without `wait`, one that
+// does not fit in the socket's buffer (EAGAIN); in any case one the kernel refuses (its errno).
+datagrams_sent send_datagrams(int socket, std::uint64_t id, std::span<const int> fds,
+                              bool wait) noexcept
 {
-    std::size_t sent = 0;
-    for (std::size_t first = 0; first < fds.size(); first += fds_per_datagram, ++sent)
+    datagrams_sent sent;
+    for (std::size_t first = 0; first < fds.size(); first += fds_per_datagram, ++sent.went)
     {
         const std::size_t n = std::min(fds_per_datagram, fds.size() - first);
         datagram_head head{id, static_cast<std::uint32_t>(fds.size()),
@@ -279,14 +280,10 @@ std::size_t send_datagrams(int socket, std::uint64_t id, std::span<const int> fd
         attach_descriptors(msg, control.bytes, fds.subspan(first, n));
         while (::sendmsg(socket, &msg, MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT)) < 0)
         {
-            if (!wait && (errno == EAGAIN || errno == EWOULDBLOCK))
-            {
-                return sent;
-            }
             if (errno != EINTR)
             {
-                throw std::system_error(errno, std::system_category(),
-                                        "weft: sending shared memory descriptors");
+                sent.error = errno == EWOULDBLOCK ? EAGAIN : errno;
+                return sent;
             }
         }
     }
@@ -306,10 +303,21 @@ bool send_attachments(int socket, std::uint64_t id, const attachments& what, boo
     {
         throw std::length_error("weft: a message may carry at most 250 shared objects");
     }
-    return send_datagrams(socket, id, what.fds(), wait) == attachment_datagrams(what);
+    const datagrams_sent sent = send_datagrams(socket, id, what.fds(), wait);
+    if (sent.error == EAGAIN && !wait)
+    {
+        return false;
+    }
+    if (sent.error != 0)
+    {
+        throw std::system_error(sent.error, std::system_category(),
+                                "weft: sending shared memory descriptors");
+    }
+    return true;
 }
 
-std::size_t send_attachments_while_room(int socket, std::uint64_t id, const attachments& what)
+datagrams_sent send_attachments_while_room(int socket, std::uint64_t id,
+                                           const attachments& what) noexcept
 {
     return send_datagrams(socket, id, what.fds(), false);
 }

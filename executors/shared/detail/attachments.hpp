@@ -116,11 +116,18 @@ bool send_attachments(int socket, std::uint64_t id, const attachments& what, boo
 /// How many datagrams send_attachments sends for `what`.
 [[nodiscard]] std::size_t attachment_datagrams(const attachments& what) noexcept;
 
-/// Sends the datagrams of `what` for message `id` in order until one does not fit in the
-/// socket's buffer; returns how many went (attachment_datagrams(what) when all did). Throws
-/// std::system_error as send_attachments.
-[[nodiscard]] std::size_t send_attachments_while_room(int socket, std::uint64_t id,
-                                                      const attachments& what);
+/// How far a send of datagrams got.
+struct datagrams_sent
+{
+    std::size_t went = 0; // datagrams that went, in order
+    int error = 0;        // why the next one did not: EAGAIN (no room in the socket's buffer),
+                          // another errno (EPIPE: the receiver is gone; ETOOMANYREFS...), or 0
+};
+
+/// Sends the datagrams of `what` for message `id` in order, without waiting, until one cannot
+/// go; says how many went and why the next did not.
+[[nodiscard]] datagrams_sent send_attachments_while_room(int socket, std::uint64_t id,
+                                                         const attachments& what) noexcept;
 
 /// Receives what send_attachments sent for message `id` (dropping older messages' datagrams),
 /// without waiting: throws std::runtime_error when it is not there.
