@@ -41,9 +41,10 @@ class pool_core;
 /// (shippable.hpp), checked at compile time under every start method. Arguments are serialized
 /// at submit(), so the caller's objects may change or go away right after.
 ///
-/// Outcomes: the value, or the exception the call threw (std::runtime_error, std::logic_error
-/// and the other standard types with a message constructor as themselves, anything else as
-/// weft::remote_error with the type name and what()).
+/// Outcomes: the value, or the exception the call threw: the standard exception types as
+/// themselves (std::system_error with its code), a user type derived from one of them other
+/// than std::runtime_error as weft::remote_error_as<that type>, anything else as
+/// weft::remote_error; both carry the type's name and what() (weft::remote_exception).
 ///
 /// Worker death: a worker killed by a signal or exiting while it runs a task fails exactly that
 /// task's future with weft::worker_died_error (naming the pid, the signal or exit status and

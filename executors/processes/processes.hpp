@@ -7,6 +7,8 @@
 #include "executors/processes/process.hpp"
 #include "executors/processes/process_pool_executor.hpp"
 #include "executors/processes/remote_error.hpp"
+#include "executors/processes/remote_error_as.hpp"
+#include "executors/processes/remote_exception.hpp"
 #include "executors/processes/shippable.hpp"
 #include "executors/processes/start_method.hpp"
 #include "executors/processes/worker_died_error.hpp"

@@ -3,30 +3,23 @@
 #include <stdexcept>
 #include <string>
 
+#include "executors/processes/remote_exception.hpp"
+
 namespace weft
 {
 
-/// An exception thrown by a task in a worker process whose type cannot be recreated here: it
-/// carries the original type's name and what(). (std::runtime_error, std::logic_error and the
-/// other standard exception types with a message constructor come back as themselves.)
-/// Derives from std::runtime_error, so a `catch (const std::exception&)` still sees it.
-class remote_error : public std::runtime_error
+/// An exception thrown by a task in a worker process whose type cannot be recreated here and
+/// derives from no standard exception type but std::runtime_error or std::exception (or from
+/// none: `throw 42`). Its what() is "type name: original what()". (The standard exception types
+/// come back as themselves; a user type derived from another one as remote_error_as.)
+class remote_error : public std::runtime_error, public remote_exception
 {
   public:
     remote_error(std::string type_name, const std::string& message)
-        : std::runtime_error(type_name + ": " + message), m_type_name(std::move(type_name)),
-          m_message(message)
+        : std::runtime_error(type_name + ": " + message),
+          remote_exception(std::move(type_name), message)
     {
     }
-
-    /// The demangled name of the exception's type in the worker ("my::error", "int").
-    [[nodiscard]] const std::string& type_name() const noexcept { return m_type_name; }
-    /// The original what() ("(not a std::exception)" for anything else).
-    [[nodiscard]] const std::string& message() const noexcept { return m_message; }
-
-  private:
-    std::string m_type_name;
-    std::string m_message;
 };
 
 } // namespace weft

@@ -3,9 +3,16 @@
 #include <cstdlib>
 #include <cxxabi.h>
 #include <exception>
+#include <functional>
 #include <memory>
+#include <new>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <typeinfo>
+#include <variant>
+
+#include <system_error>
 
 namespace weft::detail
 {
@@ -20,20 +27,66 @@ std::string demangled(const char* mangled)
     return status == 0 && name ? std::string(name.get()) : std::string(mangled);
 }
 
+// The nearest of the standard exception types that weft recreates (a class with a message
+// constructor, or one without state).
+const char* standard_base_of(const std::exception& e)
+{
+    // Derived before base: the first match is the nearest.
+    if (dynamic_cast<const std::range_error*>(&e) != nullptr)
+        return "std::range_error";
+    if (dynamic_cast<const std::overflow_error*>(&e) != nullptr)
+        return "std::overflow_error";
+    if (dynamic_cast<const std::underflow_error*>(&e) != nullptr)
+        return "std::underflow_error";
+    if (dynamic_cast<const std::runtime_error*>(&e) != nullptr)
+        return "std::runtime_error";
+    if (dynamic_cast<const std::invalid_argument*>(&e) != nullptr)
+        return "std::invalid_argument";
+    if (dynamic_cast<const std::domain_error*>(&e) != nullptr)
+        return "std::domain_error";
+    if (dynamic_cast<const std::length_error*>(&e) != nullptr)
+        return "std::length_error";
+    if (dynamic_cast<const std::out_of_range*>(&e) != nullptr)
+        return "std::out_of_range";
+    if (dynamic_cast<const std::logic_error*>(&e) != nullptr)
+        return "std::logic_error";
+    if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr)
+        return "std::bad_alloc";
+    if (dynamic_cast<const std::bad_optional_access*>(&e) != nullptr)
+        return "std::bad_optional_access";
+    if (dynamic_cast<const std::bad_variant_access*>(&e) != nullptr)
+        return "std::bad_variant_access";
+    if (dynamic_cast<const std::bad_function_call*>(&e) != nullptr)
+        return "std::bad_function_call";
+    if (dynamic_cast<const std::bad_cast*>(&e) != nullptr)
+        return "std::bad_cast";
+    return "std::exception";
+}
+
 } // namespace
 
 exception_description describe_current_exception()
 {
     const std::type_info* type = abi::__cxa_current_exception_type();
     exception_description caught{type != nullptr ? demangled(type->name()) : "unknown",
-                                 "(not a std::exception)"};
+                                 "(not a std::exception)", "", 0, ""};
+    // The exception being handled, rethrown to learn its nearest standard base: the most derived
+    // types first.
     try
     {
-        throw; // the exception being handled, to learn whether it is a std::exception
+        throw;
+    }
+    catch (const std::system_error& e)
+    {
+        caught.standard_base = "std::system_error";
+        caught.code = e.code().value();
+        caught.category = e.code().category().name();
+        caught.what = e.what();
     }
     catch (const std::exception& e)
     {
         caught.what = e.what();
+        caught.standard_base = standard_base_of(e);
     }
     catch (...)
     {

@@ -11,6 +11,11 @@ struct exception_description
 {
     std::string type_name; // demangled ("std::runtime_error", "int"); "unknown" without one
     std::string what;      // what(), or "(not a std::exception)"
+    // The nearest standard exception type it derives from or is ("std::invalid_argument"), ""
+    // when it is no std::exception; for a std::system_error, its code's value and category.
+    std::string standard_base;
+    int code = 0;
+    std::string category;
 };
 
 /// Describes the exception being handled: call it inside a catch block.

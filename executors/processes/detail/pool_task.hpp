@@ -322,8 +322,10 @@ std::uint64_t encode_pool_task(std::string& out, attachments& attached, std::uin
     return key;
 }
 
-/// What an exception thrown in the worker becomes here: the standard exception types with a
-/// message constructor as themselves, anything else as weft::remote_error.
+/// What an exception thrown in the worker becomes here: the standard exception types weft
+/// knows as themselves (a std::system_error with its code, when its category is a standard
+/// one), a user type derived from one of them as weft::remote_error_as<that type>, anything
+/// else as weft::remote_error.
 [[nodiscard]] std::exception_ptr decode_remote_exception(std::string_view body) noexcept;
 
 class pool_core;

@@ -44,12 +44,13 @@ const std::chrono::nanoseconds g_notify_grace = std::thread::hardware_concurrenc
                                                     ? std::chrono::microseconds(10)
                                                     : std::chrono::nanoseconds(0);
 
-// Appends the type name and what() of the exception being handled.
+// Appends the exception being handled in words (decode_remote_exception reads them).
 void encode_current_exception(std::string& out)
 {
     exception_description caught = describe_current_exception();
     wire_writer writer(out);
-    writer.archive()(caught.type_name, caught.what);
+    writer.archive()(caught.type_name, caught.what, caught.standard_base, caught.code,
+                     caught.category);
 }
 
 class worker

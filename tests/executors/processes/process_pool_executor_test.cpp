@@ -6,7 +6,9 @@
 #define BOOST_TEST_MODULE process_pool_executor
 #define BOOST_TEST_NO_MAIN
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <typeinfo>
@@ -15,6 +17,7 @@
 #include <weft/weft.hpp>
 
 #include <boost/test/unit_test.hpp>
+#include <system_error>
 
 #include "support/labelled.hpp"
 #include "support/process_pool_tests.hpp"
@@ -28,6 +31,16 @@ namespace
 struct my_error : std::runtime_error
 {
     using std::runtime_error::runtime_error;
+};
+
+struct bad_input : std::invalid_argument
+{
+    using std::invalid_argument::invalid_argument;
+};
+
+struct io_failure : std::system_error
+{
+    using std::system_error::system_error;
 };
 
 std::string shout(std::string s)
@@ -85,6 +98,15 @@ void throw_named(std::string kind)
         throw std::logic_error("l");
     if (kind == "mine")
         throw my_error("custom");
+    if (kind == "system")
+        throw std::system_error(std::make_error_code(std::errc::no_such_file_or_directory),
+                                "opening x");
+    if (kind == "bad input")
+        throw bad_input("b");
+    if (kind == "io failure")
+        throw io_failure(ECONNRESET, std::system_category(), "reading");
+    if (kind == "optional")
+        return (void)std::optional<int>().value();
     throw 42;
 }
 
@@ -195,6 +217,59 @@ BOOST_AUTO_TEST_CASE(exceptions_cross_the_boundary)
                 [](const weft::remote_error& e) { return e.type_name() == "int"; });
             // The worker that threw is still serving.
             BOOST_TEST(pool.submit(square, 5).result(patience) == 25);
+        }
+    }
+}
+
+// A std::system_error keeps its code; a user type derived from a standard type other than
+// std::runtime_error is still of that type here (Python recreates the very class): catch
+// clauses match as they would have in the worker.
+BOOST_AUTO_TEST_CASE(error_codes_and_standard_bases_cross_the_boundary)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 1, .start_method = method});
+            BOOST_CHECK_EXCEPTION(
+                pool.submit(throw_named, std::string("system")).result(patience), std::system_error,
+                [](const std::system_error& e)
+                {
+                    return typeid(e) == typeid(std::system_error) &&
+                           e.code() == std::errc::no_such_file_or_directory &&
+                           std::string(e.what()) ==
+                               "opening x: " + std::generic_category().message(ENOENT);
+                });
+            BOOST_CHECK_EXCEPTION(
+                pool.submit(throw_named, std::string("bad input")).result(patience),
+                std::logic_error,
+                [](const std::logic_error& e)
+                {
+                    const auto* remote = dynamic_cast<const weft::remote_exception*>(&e);
+                    return dynamic_cast<const std::invalid_argument*>(&e) != nullptr &&
+                           remote != nullptr &&
+                           remote->type_name() == "(anonymous namespace)::bad_input" &&
+                           remote->message() == "b" &&
+                           std::string(e.what()) == "(anonymous namespace)::bad_input: b";
+                });
+            BOOST_CHECK_EXCEPTION(
+                pool.submit(throw_named, std::string("io failure")).result(patience),
+                weft::remote_error_as<std::system_error>,
+                [](const weft::remote_error_as<std::system_error>& e)
+                {
+                    return e.code() == std::error_code(ECONNRESET, std::system_category()) &&
+                           e.type_name() == "(anonymous namespace)::io_failure";
+                });
+            BOOST_CHECK_EXCEPTION(
+                pool.submit(throw_named, std::string("optional")).result(patience),
+                std::bad_optional_access,
+                [](const std::bad_optional_access& e)
+                { return typeid(e) == typeid(std::bad_optional_access); });
+            // What catches every user type: the same for one without a standard base.
+            BOOST_CHECK_EXCEPTION(pool.submit(throw_named, std::string("int")).result(patience),
+                                  weft::remote_exception,
+                                  [](const weft::remote_exception& e)
+                                  { return e.type_name() == "int"; });
         }
     }
 }
