@@ -4,6 +4,7 @@
 #include <iosfwd>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <sys/socket.h>
 
@@ -72,6 +73,16 @@ class socket_address
   private:
     sockaddr_storage m_storage{};
     socklen_t m_size = 0;
+};
+
+template <class T>
+struct ship_bytewise; // executors/processes/shippable.hpp
+
+/// An address holds no pointer: it crosses into another process as its bytes, though weft
+/// cannot look inside it (private members) to check.
+template <>
+struct ship_bytewise<socket_address> : std::true_type
+{
 };
 
 } // namespace weft

@@ -1,6 +1,7 @@
 #pragma once
 // The bytes that travel between processes: cereal's binary archives over a std::string, with
-// a memcpy fast path for trivially copyable values and vectors of them.
+// a memcpy fast path for bytewise_shippable values and vectors of them (a type with a cereal
+// serializer of its own always goes through it).
 
 #include <cereal/archives/binary.hpp>
 #include <cereal/types/array.hpp>
@@ -150,10 +151,18 @@ void append_raw(std::string& out, const T& value)
     out.append(reinterpret_cast<const char*>(&value), sizeof value);
 }
 
+// A serializer the user wrote is asked before anything else: it is their word on what the
+// value is, even for a trivially copyable type (one holding a pointer, whose bytes would dangle
+// in another process, or one that leaves a cache out).
+
 template <class T>
 void save_value(cereal::BinaryOutputArchive& archive, const T& value)
 {
-    if constexpr (bytewise_shippable<T>)
+    if constexpr (serialized_by_user<T>)
+    {
+        archive(value);
+    }
+    else if constexpr (bytewise_shippable<T>)
     {
         archive(cereal::binary_data(&value, sizeof value));
     }
@@ -173,7 +182,7 @@ void save_value(cereal::BinaryOutputArchive& archive, const T& value)
 template <class T>
 void save_value(lazy_wire_writer& writer, const T& value)
 {
-    if constexpr (bytewise_shippable<T>)
+    if constexpr (!serialized_by_user<T> && bytewise_shippable<T>)
     {
         append_raw(writer.bytes(), value);
     }
@@ -183,10 +192,33 @@ void save_value(lazy_wire_writer& writer, const T& value)
     }
 }
 
+/// Loads through cereal, into an unloaded handle where T has one (its default constructor
+/// does real work) or a default-constructed T.
+template <class T>
+T load_with_cereal(cereal::BinaryInputArchive& archive)
+{
+    if constexpr (std::is_constructible_v<T, unloaded_t>)
+    {
+        T value(unloaded);
+        archive(value);
+        return value;
+    }
+    else
+    {
+        T value{};
+        archive(value);
+        return value;
+    }
+}
+
 template <class T>
 T load_value(cereal::BinaryInputArchive& archive)
 {
-    if constexpr (bytewise_shippable<T>)
+    if constexpr (serialized_by_user<T>)
+    {
+        return load_with_cereal<T>(archive);
+    }
+    else if constexpr (bytewise_shippable<T>)
     {
         // Copying the bytes into suitably aligned storage creates the object (trivially
         // copyable types are implicit-lifetime types), with no default constructor needed.
@@ -202,17 +234,9 @@ T load_value(cereal::BinaryInputArchive& archive)
         archive(cereal::binary_data(value.data(), size * sizeof(typename T::value_type)));
         return value;
     }
-    else if constexpr (std::is_constructible_v<T, unloaded_t>)
-    {
-        T value(unloaded);
-        archive(value);
-        return value;
-    }
     else
     {
-        T value{};
-        archive(value);
-        return value;
+        return load_with_cereal<T>(archive);
     }
 }
 
