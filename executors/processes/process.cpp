@@ -38,6 +38,14 @@ struct process_state
     // Shared with the reaper thread, which may reap the child first; kept until close(): a
     // joiner may be polling its pidfd.
     std::shared_ptr<child_record> child;
+
+    ~process_state()
+    {
+        if (child)
+        {
+            release_child(child);
+        }
+    }
 };
 
 } // namespace detail
@@ -313,7 +321,11 @@ void process::close()
         throw invalid_state_error(
             "weft: cannot close a process while it is still running; join or terminate it first");
     }
-    state.child.reset(); // the reaper thread drops its share as it sees the exit
+    if (state.child)
+    {
+        detail::release_child(state.child);
+        state.child.reset();
+    }
     state.target.reset();
     state.closed = true;
 }

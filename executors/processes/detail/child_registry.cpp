@@ -84,6 +84,7 @@ class registry
     {
         std::lock_guard lock(m_mutex);
         const std::uint64_t id = ++m_last_id;
+        child->registry_id = id;
         epoll_event ready{};
         ready.events = EPOLLIN;
         ready.data.u64 = id;
@@ -98,6 +99,19 @@ class registry
         if (::epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, child->pidfd(), &ready) != 0)
         {
             m_children.erase(id);
+        }
+    }
+
+    // Out of the epoll set before the pidfd closes, and only the same record: a forked child
+    // may destroy a copy of a parent's whose number its own fresh registry has given another.
+    void forget(const child_record& child) noexcept
+    {
+        std::lock_guard lock(m_mutex);
+        const auto found = m_children.find(child.registry_id);
+        if (found != m_children.end() && found->second.get() == &child)
+        {
+            ::epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, child.pidfd(), nullptr);
+            m_children.erase(found);
         }
     }
 
@@ -195,9 +209,13 @@ class registry
             return;
         }
         std::lock_guard lock(m_mutex);
-        // Out of the set before the record, the pidfd's owner, can go.
-        ::epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, child->pidfd(), nullptr);
-        m_children.erase(id);
+        const auto found = m_children.find(id);
+        // Still there: release_child() may have taken it out, and closed its pidfd, meanwhile.
+        if (found != m_children.end())
+        {
+            ::epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, child->pidfd(), nullptr);
+            m_children.erase(found);
+        }
     }
 
     uring::owned_fd m_epoll;
@@ -214,6 +232,29 @@ const int g_atfork_registered = ::pthread_atfork(nullptr, nullptr, &registry::fo
 void start_reaper()
 {
     (void)registry::instance();
+}
+
+void release_child(const std::shared_ptr<child_record>& child) noexcept
+{
+    {
+        std::lock_guard lock(child->m_mutex);
+        if (!child->m_exitcode)
+        {
+            return;
+        }
+    }
+    registry* const reaper = []
+    {
+        std::lock_guard lock(g_instance_mutex);
+        return g_registry;
+    }();
+    if (reaper != nullptr)
+    {
+        reaper->forget(*child);
+    }
+    // Reaped: neither poll() nor the reaper thread touches the descriptor again.
+    std::lock_guard lock(child->m_mutex);
+    child->m_pidfd.reset();
 }
 
 void register_child(std::shared_ptr<child_record> child) noexcept

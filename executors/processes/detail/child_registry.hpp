@@ -3,6 +3,7 @@
 // soon as it exits, so that a finished child never lingers as a zombie while nobody joins or
 // polls its process object; the exit status waits in the child's record for the object.
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,7 +29,7 @@ class child_record
     }
 
     [[nodiscard]] pid_t pid() const noexcept { return m_pid; }
-    /// Open as long as the record lives, even once reaped: a joiner may be polling it.
+    /// Open, even once reaped, until release_child(): a joiner may be polling it.
     [[nodiscard]] int pidfd() const noexcept { return m_pidfd.get(); }
     [[nodiscard]] const std::string& name() const noexcept { return m_name; }
 
@@ -36,11 +37,16 @@ class child_record
     /// status, or minus the signal that killed it. Throws std::system_error if waitid fails.
     std::optional<int> poll();
 
+    /// The registry's number for the record (0: none), guarded by the registry's lock.
+    std::uint64_t registry_id = 0;
+
   private:
+    friend void release_child(const std::shared_ptr<child_record>& child) noexcept;
+
     const pid_t m_pid;
-    const uring::owned_fd m_pidfd;
+    uring::owned_fd m_pidfd;
     const std::string m_name;
-    std::mutex m_mutex; // guards m_exitcode, and serializes waitid: a child is reaped once
+    std::mutex m_mutex; // guards m_exitcode and the pidfd's closing; a child is reaped once
     std::optional<int> m_exitcode;
 };
 
@@ -52,6 +58,12 @@ void start_reaper();
 /// refuses to watch one more pidfd (ENOMEM, ENOSPC), that child is reaped only by its process
 /// object, as it joins, polls or is destroyed.
 void register_child(std::shared_ptr<child_record> child) noexcept;
+
+/// For a process object done with its reaped child (closed or destroyed): takes the child out of
+/// the registry and closes its pidfd now, not whenever the reaper thread next looks, so that
+/// the descriptor goes with the object as it did before the registry. No effect on a child not
+/// reaped yet: the reaper thread still reaps it.
+void release_child(const std::shared_ptr<child_record>& child) noexcept;
 
 /// The registered children still running; those found finished are reaped first.
 [[nodiscard]] std::vector<std::shared_ptr<child_record>> running_children();
