@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <system_error>
 
+#include "executors/processes/detail/child_registry.hpp"
 #include "executors/processes/detail/launch.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/uring/owned_fd.hpp"
@@ -34,9 +35,17 @@ struct process_state
     std::mutex mutex; // guards what follows
     bool started = false;
     bool closed = false;
-    pid_t pid = 0;
-    uring::owned_fd pidfd; // kept until close(): a joiner may be polling it
-    std::optional<int> exitcode;
+    // Shared with the reaper thread, which may reap the child first; kept until close(): a
+    // joiner may be polling its pidfd.
+    std::shared_ptr<child_record> child;
+
+    ~process_state()
+    {
+        if (child)
+        {
+            release_child(child);
+        }
+    }
 };
 
 } // namespace detail
@@ -61,11 +70,13 @@ int threads_in_this_process()
 }
 
 // Python 3.12 warns too: the seeds' held-lock hang is a fork from a threaded process. weft's
-// own launcher thread (launcher_thread.cpp) holds nothing while it waits and does not count.
+// own launcher thread (launcher_thread.cpp) holds nothing while it waits, and a fork forgets
+// the reaper thread's locks (child_registry.cpp): neither counts.
 void warn_if_threaded_fork()
 {
     static std::atomic<bool> warned{false};
-    const int others = threads_in_this_process() - 1 - (detail::launcher_started() ? 1 : 0);
+    const int others = threads_in_this_process() - 1 - (detail::launcher_started() ? 1 : 0) -
+                       (detail::reaper_started() ? 1 : 0);
     if (others > 0 && !warned.exchange(true))
     {
         std::fprintf(stderr,
@@ -93,30 +104,10 @@ void require_started(const detail::process_state& state, const char* what)
     }
 }
 
-// Reaps the child if it has exited (waiting for it when `block`); true once exitcode is set.
-bool reap(detail::process_state& state, bool block)
+// Reaps the child if it has exited (never waits); true once it has.
+bool reap(detail::process_state& state)
 {
-    if (state.exitcode)
-    {
-        return true;
-    }
-    siginfo_t info{};
-    int rc = 0;
-    do
-    {
-        rc = ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(state.pidfd.get()), &info,
-                      WEXITED | (block ? 0 : WNOHANG));
-    } while (rc != 0 && errno == EINTR);
-    if (rc != 0)
-    {
-        throw std::system_error(errno, std::system_category(), "weft: waitid");
-    }
-    if (info.si_pid == 0)
-    {
-        return false; // still running
-    }
-    state.exitcode = info.si_code == CLD_EXITED ? info.si_status : -info.si_status;
-    return true;
+    return state.child->poll().has_value();
 }
 
 } // namespace
@@ -152,7 +143,7 @@ process::~process()
     try
     {
         std::unique_lock lock(m_state->mutex);
-        if (!m_state->started || m_state->closed || m_state->exitcode)
+        if (!m_state->started || m_state->closed || reap(*m_state))
         {
             return;
         }
@@ -183,6 +174,7 @@ void process::start()
         throw invalid_state_error("weft: processes can only be started once");
     }
     detail::check_can_start(state.method != weft::start_method::fork);
+    detail::start_reaper();
     detail::child_handle child;
     detail::attachments attached; // the shared memory among the arguments, passed as descriptors
     switch (state.method)
@@ -205,10 +197,10 @@ void process::start()
         break;
     }
     }
-    state.pid = child.pid;
-    state.pidfd = std::move(child.pidfd);
+    state.child = std::make_shared<detail::child_record>(std::move(child), state.name);
     state.started = true;
     state.target.reset(); // the child has its copy
+    detail::register_child(state.child);
 }
 
 bool process::join_until(detail::deadline until)
@@ -220,11 +212,11 @@ bool process::join_until(detail::deadline until)
         {
             std::lock_guard lock(state.mutex);
             require_started(state, "join");
-            if (reap(state, false))
+            if (reap(state))
             {
                 return true;
             }
-            fd = state.pidfd.get();
+            fd = state.child->pidfd();
         }
         int wait_ms = -1;
         if (!until.is_never())
@@ -254,11 +246,11 @@ task<void> process::async_join()
         {
             std::lock_guard lock(state.mutex);
             require_started(state, "join");
-            if (reap(state, false))
+            if (reap(state))
             {
                 co_return;
             }
-            fd = state.pidfd.get();
+            fd = state.child->pidfd();
         }
         co_await uring::poll_operation(fd, POLLIN);
     }
@@ -269,7 +261,7 @@ bool process::is_alive()
     auto& state = *m_state;
     std::lock_guard lock(state.mutex);
     require_open(state);
-    return state.started && !reap(state, false);
+    return state.started && !reap(state);
 }
 
 std::optional<int> process::exitcode()
@@ -277,11 +269,7 @@ std::optional<int> process::exitcode()
     auto& state = *m_state;
     std::lock_guard lock(state.mutex);
     require_open(state);
-    if (state.started)
-    {
-        reap(state, false);
-    }
-    return state.exitcode;
+    return state.started ? state.child->poll() : std::nullopt;
 }
 
 std::optional<pid_t> process::pid() const
@@ -289,7 +277,7 @@ std::optional<pid_t> process::pid() const
     auto& state = *m_state;
     std::lock_guard lock(state.mutex);
     require_open(state);
-    return state.started ? std::optional<pid_t>(state.pid) : std::nullopt;
+    return state.started ? std::optional<pid_t>(state.child->pid()) : std::nullopt;
 }
 
 void process::send_signal(int signal)
@@ -297,13 +285,13 @@ void process::send_signal(int signal)
     auto& state = *m_state;
     std::lock_guard lock(state.mutex);
     require_started(state, "signal");
-    if (state.exitcode)
+    if (reap(state))
     {
         return;
     }
     // A pidfd names this child even after it exits, so the signal cannot reach a stranger
     // that reused the pid; ESRCH only means it has already exited.
-    if (::syscall(SYS_pidfd_send_signal, state.pidfd.get(), signal, nullptr, 0) != 0 &&
+    if (::syscall(SYS_pidfd_send_signal, state.child->pidfd(), signal, nullptr, 0) != 0 &&
         errno != ESRCH)
     {
         throw std::system_error(errno, std::system_category(), "weft: pidfd_send_signal");
@@ -328,12 +316,16 @@ void process::close()
     {
         return;
     }
-    if (state.started && !reap(state, false))
+    if (state.started && !reap(state))
     {
         throw invalid_state_error(
             "weft: cannot close a process while it is still running; join or terminate it first");
     }
-    state.pidfd.reset();
+    if (state.child)
+    {
+        detail::release_child(state.child);
+        state.child.reset();
+    }
     state.target.reset();
     state.closed = true;
 }
@@ -351,6 +343,16 @@ bool process::daemon() const
 weft::start_method process::start_method() const
 {
     return m_state->method;
+}
+
+std::vector<active_child> active_children()
+{
+    std::vector<active_child> alive;
+    for (const auto& child : detail::running_children())
+    {
+        alive.push_back({child->name(), child->pid()});
+    }
+    return alive;
 }
 
 } // namespace weft

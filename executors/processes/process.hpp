@@ -8,6 +8,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <sys/types.h>
 
@@ -70,11 +71,13 @@ struct process_state;
 /// In the child: current_process_name() is the process's name. The child exits with 0 when the
 /// target returns, and with 1 when it throws (after printing "Process NAME: TYPE: WHAT" to
 /// stderr, as Python prints the traceback). A forked child leaves with _Exit after flushing
-/// stdio, so the parent's atexit handlers and static destructors do not run twice.
+/// stdio, so the parent's atexit handlers and static destructors do not run twice; a target
+/// that calls std::exit(n) leaves the same way, with n.
 ///
 /// Every child dies with its parent (PR_SET_PDEATHSIG, SIGKILL), even one that is not a daemon:
-/// a parent that crashes leaves no orphans. Children are reaped through a pidfd, never left
-/// as zombies once joined, polled or destroyed.
+/// a parent that crashes leaves no orphans. Children are reaped through a pidfd as soon as they
+/// exit, by a thread of weft's, never left as zombies while their process objects wait to be
+/// joined; the exit status is kept for exitcode().
 ///
 /// Destruction: a started, unreaped non-daemon process is joined (Python joins those at exit);
 /// a daemon process is terminated (SIGTERM, then SIGKILL after a second) and reaped.
@@ -176,5 +179,17 @@ class process
 
     std::unique_ptr<detail::process_state> m_state;
 };
+
+/// A child that active_children() found running.
+struct active_child
+{
+    std::string name;
+    pid_t pid = 0;
+};
+
+/// Python's multiprocessing.active_children(): the children this process started with
+/// weft::process that are still running (pool workers are the pools' own), in no particular
+/// order. Those found finished are reaped first, though weft reaps them anyway as they exit.
+[[nodiscard]] std::vector<active_child> active_children();
 
 } // namespace weft

@@ -35,6 +35,16 @@ child_handle fork_and_run(const std::function<void()>& body, const std::string& 
             }
             if (pid == 0)
             {
+                // A target that calls std::exit must not run the parent's atexit handlers and
+                // static destructors either: handlers run last registered first, so this one
+                // runs before any of the parent's and leaves with the status exit() was given.
+                ::on_exit(
+                    [](int status, void*)
+                    {
+                        std::fflush(nullptr);
+                        std::_Exit(status);
+                    },
+                    nullptr);
                 die_with_parent(parent);
                 take_process_identity(name, daemon);
                 int status = 0;
