@@ -69,24 +69,6 @@ int threads_in_this_process()
     return 1;
 }
 
-// Python 3.12 warns too: the seeds' held-lock hang is a fork from a threaded process. weft's
-// own launcher thread (launcher_thread.cpp) holds nothing while it waits, and a fork forgets
-// the reaper thread's locks (child_registry.cpp): neither counts.
-void warn_if_threaded_fork()
-{
-    static std::atomic<bool> warned{false};
-    const int others = threads_in_this_process() - 1 - (detail::launcher_started() ? 1 : 0) -
-                       (detail::reaper_started() ? 1 : 0);
-    if (others > 0 && !warned.exchange(true))
-    {
-        std::fprintf(stderr,
-                     "weft: warning: start_method::fork in a process with %d other thread(s): the "
-                     "child gets only the forking thread, and a lock another thread holds stays "
-                     "locked in the child forever; start_method::forkserver or spawn avoid this\n",
-                     others);
-    }
-}
-
 void require_open(const detail::process_state& state)
 {
     if (state.closed)
@@ -111,6 +93,24 @@ bool reap(detail::process_state& state)
 }
 
 } // namespace
+
+// Python 3.12 warns too: the seeds' held-lock hang is a fork from a threaded process. weft's
+// own launcher thread (launcher_thread.cpp) holds nothing while it waits, and a fork forgets
+// the reaper thread's locks (child_registry.cpp): neither counts.
+void detail::warn_if_threaded_fork()
+{
+    static std::atomic<bool> warned{false};
+    const int others = threads_in_this_process() - 1 - (detail::launcher_started() ? 1 : 0) -
+                       (detail::reaper_started() ? 1 : 0);
+    if (others > 0 && !warned.exchange(true))
+    {
+        std::fprintf(stderr,
+                     "weft: warning: start_method::fork in a process with %d other thread(s): the "
+                     "child gets only the forking thread, and a lock another thread holds stays "
+                     "locked in the child forever; start_method::forkserver or spawn avoid this\n",
+                     others);
+    }
+}
 
 process::process(options opts, std::unique_ptr<detail::process_target> target)
     : m_state(std::make_unique<detail::process_state>())
@@ -180,7 +180,7 @@ void process::start()
     switch (state.method)
     {
     case weft::start_method::fork:
-        warn_if_threaded_fork();
+        detail::warn_if_threaded_fork();
         child =
             detail::fork_and_run([&state] { state.target->run_here(); }, state.name, state.daemon);
         break;

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "executors/processes/detail/launch.hpp"
 #include "executors/processes/detail/pool_core.hpp"
 
 namespace weft
@@ -32,6 +33,11 @@ process_pool_executor::process_pool_executor(options opts)
     if (opts.restart_limit.deaths < 0 || opts.restart_limit.within.count() <= 0)
     {
         throw std::invalid_argument("weft: restart_limit needs deaths >= 0 and a positive window");
+    }
+    if (opts.start_method.value_or(get_start_method()) == start_method::fork)
+    {
+        // Before the pool's own threads start: those hold nothing a worker needs.
+        detail::warn_if_threaded_fork();
     }
     m_core = std::make_shared<detail::pool_core>(opts);
 }

@@ -145,6 +145,12 @@ class process_pool_executor
     /// running on the pool's own thread.
     void shutdown(bool wait = true, bool cancel_futures = false);
 
+    /// Kills the workers now (SIGKILL) and shuts the pool down: every unfinished future, queued
+    /// or running, fails with pool_terminated_error, and a shutdown() after it returns as soon
+    /// as the workers are reaped. The bounded way out after a Ctrl-C, which the workers ignore
+    /// (Python 3.14's terminate_workers()).
+    void terminate();
+
     /// The number of worker processes the pool keeps.
     [[nodiscard]] int max_workers() const noexcept;
     /// The pids of the live workers (for tests and monitoring).
@@ -318,9 +324,6 @@ class process_pool_executor
         }
         return detail::deadline_after(*opts.timeout);
     }
-
-    /// Kills the workers at once; every unfinished future fails with pool_terminated_error.
-    void terminate();
 
     std::uint64_t next_task_id() noexcept;
     [[nodiscard]] detail::pool_map_presence map_presence() const noexcept;

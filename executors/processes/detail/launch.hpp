@@ -66,6 +66,11 @@ void set_forkserver_tid_lookup_for_testing(tid_field_lookup how);
 /// Whether weft's launcher thread exists (it starts children for threads other than main).
 [[nodiscard]] bool launcher_started() noexcept;
 
+/// Prints, once per process, a warning on stderr when a fork would copy a process in which
+/// threads other than weft's own run (the seeds' held-lock hang): process::start() and a
+/// process pool's constructor call it for start_method::fork.
+void warn_if_threaded_fork();
+
 /// Whether main_guard() ran in this process (spawn and forkserver need it).
 [[nodiscard]] bool main_guard_called() noexcept;
 

@@ -6,17 +6,21 @@
 #define BOOST_TEST_MODULE process_pool_executor
 #define BOOST_TEST_NO_MAIN
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <typeinfo>
 #include <unistd.h>
 #include <vector>
 #include <weft/weft.hpp>
 
 #include <boost/test/unit_test.hpp>
+#include <sys/wait.h>
 #include <system_error>
 
 #include "support/labelled.hpp"
@@ -272,6 +276,59 @@ BOOST_AUTO_TEST_CASE(error_codes_and_standard_bases_cross_the_boundary)
                                   { return e.type_name() == "int"; });
         }
     }
+}
+
+// A fork pool made while a thread of the program runs warns once on stderr, as process::start()
+// does (the seeds' held-lock hang); the pool's own threads do not count.
+BOOST_AUTO_TEST_CASE(a_fork_pool_in_a_threaded_process_warns)
+{
+    int pipe_fds[2];
+    BOOST_TEST_REQUIRE(::pipe(pipe_fds) == 0);
+    std::fflush(nullptr);
+    const pid_t child = ::fork();
+    BOOST_TEST_REQUIRE(child >= 0);
+    if (child == 0)
+    {
+        ::dup2(pipe_fds[1], 2);
+        ::close(pipe_fds[0]);
+        ::close(pipe_fds[1]);
+        std::atomic<bool> done{false};
+        std::thread busy(
+            [&done]
+            {
+                while (!done.load())
+                    std::this_thread::sleep_for(1ms);
+            });
+        int code = 1;
+        try
+        {
+            process_pool_executor pool({.max_workers = 1, .start_method = start_method::fork});
+            code = pool.submit(square, 3).result(patience) == 9 ? 0 : 1;
+        }
+        catch (...)
+        {
+        }
+        done = true;
+        busy.join();
+        std::fflush(nullptr);
+        ::_exit(code);
+    }
+    ::close(pipe_fds[1]);
+    std::string said;
+    char buffer[512];
+    for (ssize_t n = 0; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
+    {
+        said.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(pipe_fds[0]);
+    int status = -1;
+    BOOST_TEST_REQUIRE(::waitpid(child, &status, 0) == child);
+    BOOST_TEST(WIFEXITED(status));
+    BOOST_TEST(WEXITSTATUS(status) == 0);
+    // "1 other thread", or 2 under ThreadSanitizer, whose own thread counts.
+    BOOST_TEST(said.find("weft: warning: start_method::fork in a process with ") !=
+                   std::string::npos,
+               said);
 }
 
 BOOST_AUTO_TEST_CASE(invalid_options_are_rejected)

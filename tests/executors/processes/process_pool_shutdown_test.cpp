@@ -1,11 +1,21 @@
 // process_pool_executor's shutdown: cancel_futures cancels what has not started, wait = false
-// lets running calls finish, the destructor waits, and submit() is refused afterwards.
+// lets running calls finish, the destructor waits, and submit() is refused afterwards;
+// terminate() ends running calls at once, the way out after a Ctrl-C.
 #define BOOST_TEST_MODULE process_pool_shutdown
 #define BOOST_TEST_NO_MAIN
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <signal.h>
+#include <thread>
+#include <unistd.h>
 #include <vector>
 #include <weft/weft.hpp>
 
 #include <boost/test/unit_test.hpp>
+#include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "support/process_pool_tests.hpp"
 
@@ -42,6 +52,110 @@ BOOST_AUTO_TEST_CASE(shutdown_with_cancel_futures_cancels_what_has_not_started)
             BOOST_TEST(cancelled >= 10);
             BOOST_CHECK_THROW((void)pool.submit(square, 1), weft::invalid_state_error);
             pool.shutdown(true); // idempotent
+        }
+    }
+}
+
+namespace
+{
+
+volatile std::sig_atomic_t g_interrupted = 0;
+
+// What the child of a_ctrl_c_ends_the_pool_in_bounded_time saw, in memory shared with it.
+struct interrupt_report
+{
+    int finished = 0;
+    int workers_alive_after_sigint = 0; // the group's SIGINT left the workers running
+    int terminated = 0;                 // the running task's future failed so
+    long long shutdown_ms = -1;         // terminate() and shutdown(), after the interrupt
+};
+
+// In a process group of its own, as a shell runs a job: a pool runs a 20 s task when the
+// terminal's Ctrl-C (SIGINT to the whole group) comes. The parent's handler decides to stop.
+void run_interrupted(interrupt_report& report, start_method method)
+{
+    std::signal(SIGINT, [](int) { g_interrupted = 1; });
+    process_pool_executor pool({.max_workers = 2, .start_method = method});
+    auto long_task = pool.submit(sleep_then, 20000, 1);
+    (void)pool.submit(square, 2).result(patience); // the workers are up
+    ::kill(0, SIGINT);
+    while (g_interrupted == 0)
+    {
+        std::this_thread::sleep_for(1ms);
+    }
+    std::this_thread::sleep_for(100ms);
+    int alive = 0;
+    for (const pid_t worker : pool.worker_pids())
+    {
+        alive += ::kill(worker, 0) == 0 ? 1 : 0;
+    }
+    report.workers_alive_after_sigint = alive == 2 ? 1 : 0;
+    const auto started = std::chrono::steady_clock::now();
+    pool.terminate();
+    pool.shutdown(true);
+    report.shutdown_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - started)
+                             .count();
+    try
+    {
+        (void)long_task.result(patience);
+    }
+    catch (const weft::pool_terminated_error&)
+    {
+        report.terminated = 1;
+    }
+    report.finished = 1;
+}
+
+} // namespace
+
+// Workers ignore the terminal's SIGINT; the parent decides, and terminate() ends the pool in
+// bounded time although a task would run 20 s more (shutdown waits for it).
+BOOST_AUTO_TEST_CASE(a_ctrl_c_ends_the_pool_in_bounded_time)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            void* memory = ::mmap(nullptr, sizeof(interrupt_report), PROT_READ | PROT_WRITE,
+                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+            BOOST_TEST_REQUIRE(memory != MAP_FAILED);
+            auto* report = new (memory) interrupt_report();
+            std::fflush(nullptr);
+            const pid_t child = ::fork();
+            BOOST_TEST_REQUIRE(child >= 0);
+            if (child == 0)
+            {
+                ::setpgid(0, 0);
+                try
+                {
+                    run_interrupted(*report, method);
+                }
+                catch (const std::exception& e)
+                {
+                    std::fprintf(stderr, "child: %s\n", e.what());
+                }
+                std::fflush(nullptr);
+                ::_exit(0);
+            }
+            int status = -1;
+            const auto until = std::chrono::steady_clock::now() + patience;
+            while (::waitpid(child, &status, WNOHANG) == 0)
+            {
+                if (std::chrono::steady_clock::now() >= until)
+                {
+                    ::kill(-child, SIGKILL);
+                    (void)::waitpid(child, &status, 0);
+                    break;
+                }
+                std::this_thread::sleep_for(1ms);
+            }
+            BOOST_TEST(report->finished == 1);
+            BOOST_TEST(report->workers_alive_after_sigint == 1);
+            BOOST_TEST(report->terminated == 1);
+            BOOST_TEST(report->shutdown_ms >= 0);
+            BOOST_TEST(report->shutdown_ms < 5000); // the task had 20 s to go
+            ::munmap(memory, sizeof(interrupt_report));
         }
     }
 }
