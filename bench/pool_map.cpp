@@ -5,7 +5,8 @@
 // that is measured. Two weft sides, each on W = hardware_concurrency() workers:
 //   executor.map  process_pool_executor::map(inc, views::iota(0, n), {.chunksize = c,
 //                 .window = WINDOW}), the lazy range consumed and summed
-//   pool::map     weft::pool::map(inc, views::iota(0, n), c), the returned vector summed
+//   pool::map     weft::pool::map(inc, views::iota(0, n), c, POOL_WINDOW), the returned vector
+//                 summed
 // n is N for chunksize >= 100 and N * chunksize / 100 below (N/100 at chunksize 1, N/10 at
 // chunksize 10): Python at chunksize 1 manages a few thousand items/s, and a million would take
 // minutes. Every figure is items/s, so the sizes compare; the n column says which was used.
@@ -20,10 +21,11 @@
 // n per chunksize, Pool.map and ProcessPoolExecutor.map on os.cpu_count() workers, each warmed
 // first) and prints weft ÷ Python per chunksize. Target: >= 20x Pool.map at every chunksize.
 //
-// Run: build-bench/bench/pool_map [N [REPEATS [METHODS [SCRIPT [WINDOW]]]]]
+// Run: build-bench/bench/pool_map [N [REPEATS [METHODS [SCRIPT [WINDOW [POOL_WINDOW]]]]]]
 //      defaults 1000000 3 forkserver bench/pool_map.py 0; METHODS: a comma list of fork, spawn,
 //      forkserver, or "all"; WINDOW: executor.map's window in chunks (0: the default, at least two
-//      per worker). About 10 s for weft and 20 s for Python (forkserver) on the 2-core VM.
+//      per worker); POOL_WINDOW: pool::map's, 0 (the default) or "eager" (every chunk at once, as
+//      Python). About 10 s for weft and 20 s for Python (forkserver) on the 2-core VM.
 
 #include <cstdint>
 #include <cstdio>
@@ -157,13 +159,21 @@ int main(int argc, char** argv)
     const std::string methods_arg = argc > 3 ? argv[3] : "forkserver";
     const std::string script = argc > 4 ? argv[4] : WEFT_POOL_MAP_PY;
     const long long window_arg = argc > 5 ? std::atoll(argv[5]) : 0;
+    const std::string pool_window_arg = argc > 6 ? argv[6] : "0";
+    const bool eager = pool_window_arg == "eager";
+    const long long pool_window_number = eager ? 0 : std::atoll(pool_window_arg.c_str());
     std::vector<weft::start_method> methods;
-    if (n < 100 || repeats < 1 || window_arg < 0 || !parse_methods(methods_arg, methods))
+    if (n < 100 || repeats < 1 || window_arg < 0 || pool_window_number < 0 ||
+        !parse_methods(methods_arg, methods))
     {
-        std::fprintf(stderr, "usage: pool_map [N [REPEATS [METHODS [SCRIPT [WINDOW]]]]]: N >= 100, "
-                             "REPEATS >= 1, METHODS fork,spawn,forkserver or all, WINDOW >= 0\n");
+        std::fprintf(stderr,
+                     "usage: pool_map [N [REPEATS [METHODS [SCRIPT [WINDOW [POOL_WINDOW]]]]]]: "
+                     "N >= 100, REPEATS >= 1, METHODS fork,spawn,forkserver or all, WINDOW >= 0, "
+                     "POOL_WINDOW >= 0 or eager\n");
         return 2;
     }
+    const std::size_t pool_window =
+        eager ? weft::pool::eager_window : static_cast<std::size_t>(pool_window_number);
     const auto window = static_cast<std::size_t>(window_arg);
     const int workers = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
 
@@ -200,8 +210,9 @@ int main(int argc, char** argv)
     }
 
     std::printf("pool_map: inc(int) over iota(0, n), %d workers (hardware_concurrency), %d "
-                "repeats, executor.map window %s, medians in items/s\n",
-                workers, repeats, window == 0 ? "default" : argv[5]);
+                "repeats, executor.map window %s, pool::map window %s, medians in items/s\n",
+                workers, repeats, window == 0 ? "default" : argv[5],
+                pool_window_arg == "0" ? "default" : pool_window_arg.c_str());
     std::printf("n = %lld for chunksize >= 100, N*chunksize/100 below (smaller n at chunksize 1 "
                 "and 10; items/s compare)\n",
                 static_cast<long long>(n));
@@ -234,7 +245,7 @@ int main(int argc, char** argv)
                     }
                     else
                     {
-                        for (int v : p.pool->map(inc, input, chunksize))
+                        for (int v : p.pool->map(inc, input, chunksize, pool_window))
                         {
                             sum += v;
                         }

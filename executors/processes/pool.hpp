@@ -93,10 +93,13 @@ class pool
         return relay(std::move(inner), std::move(on_value), std::move(on_error));
     }
 
-    /// [fn(x) for x in input], blocking. chunksize 0: Python's default (len / (4 workers),
-    /// rounded up; an input without a size is read into a vector first).
+    /// [fn(x) for x in input], blocking. chunksize 0: Python's default, default_chunksize()
+    /// (an input without a size is read into a vector first, as Python lists it). The input is
+    /// read lazily, at most `window` chunks ahead of the results (0: the executor map's default,
+    /// two or more per worker), so memory stays bounded by the window and the result;
+    /// `eager_window` sends every chunk at once, as Python does.
     template <class F, std::ranges::input_range R>
-    auto map(F fn, R&& input, std::size_t chunksize = 0)
+    auto map(F fn, R&& input, std::size_t chunksize = 0, std::size_t window = 0)
     {
         require_running();
         return with_sized_input(
@@ -105,16 +108,17 @@ class pool
             {
                 const std::size_t size = pick_chunksize(in, chunksize);
                 const auto total = static_cast<std::size_t>(std::ranges::size(in));
-                return collect(
-                    m_executor.map_impl(fn, {.chunksize = size, .window = all_chunks(in, size)},
-                                        detail::map_order::inputs, std::forward<decltype(in)>(in)),
-                    total);
+                return collect(m_executor.map_impl(fn, {.chunksize = size, .window = window},
+                                                   detail::map_order::inputs,
+                                                   std::forward<decltype(in)>(in)),
+                               total);
             });
     }
 
-    /// [fn(*args) for args in input] for an input of tuples (or pairs), blocking.
+    /// [fn(*args) for args in input] for an input of tuples (or pairs), blocking; chunksize and
+    /// window as map's.
     template <class F, std::ranges::input_range R>
-    auto starmap(F fn, R&& input, std::size_t chunksize = 0)
+    auto starmap(F fn, R&& input, std::size_t chunksize = 0, std::size_t window = 0)
     {
         require_running();
         return with_sized_input(
@@ -123,16 +127,17 @@ class pool
             {
                 const std::size_t size = pick_chunksize(in, chunksize);
                 const auto total = static_cast<std::size_t>(std::ranges::size(in));
-                return collect(m_executor.spread_map_impl(
-                                   fn, {.chunksize = size, .window = all_chunks(in, size)},
-                                   detail::map_order::inputs, std::forward<decltype(in)>(in)),
+                return collect(m_executor.spread_map_impl(fn, {.chunksize = size, .window = window},
+                                                          detail::map_order::inputs,
+                                                          std::forward<decltype(in)>(in)),
                                total);
             });
     }
 
     /// map without blocking: every chunk is submitted now (the input is read at once, as in
-    /// Python); the future holds the whole list. on_value(list) or on_error(exception_ptr)
-    /// runs first; the first failing chunk fails it.
+    /// Python); the future holds the whole list. It is done when every chunk has finished, even
+    /// after one failed (Python's test_map_no_failfast): on_value(list) or, with the exception
+    /// of the first chunk to fail, on_error(exception_ptr) runs once, before it is done.
     template <class F, std::ranges::input_range R, class OnValue = detail::no_callback,
               class OnError = detail::no_callback>
     auto map_async(F fn, R&& input, std::size_t chunksize = 0, OnValue on_value = {},
@@ -196,6 +201,20 @@ class pool
     void join();
 
     [[nodiscard]] int processes() const noexcept { return m_executor.max_workers(); }
+
+    /// The chunksize map, starmap and their async forms use when given 0: Python's Pool formula,
+    /// ceil(items / (4 * processes)), but at least 1 (Python's is 0 for no items, which sends
+    /// nothing either way). 10 items on 2 processes: 2; 100 on 4: 7; 1000 on 4: 63.
+    [[nodiscard]] static constexpr std::size_t default_chunksize(std::size_t items,
+                                                                 int processes) noexcept
+    {
+        const std::size_t per = 4 * static_cast<std::size_t>(processes < 1 ? 1 : processes);
+        const std::size_t size = items / per + (items % per != 0 ? 1 : 0);
+        return size < 1 ? 1 : size;
+    }
+
+    /// map's and starmap's window for Python's eager behaviour: every chunk in flight at once.
+    static constexpr std::size_t eager_window = static_cast<std::size_t>(-1);
     /// The pids of the live workers.
     [[nodiscard]] std::vector<pid_t> worker_pids() const { return m_executor.worker_pids(); }
 
@@ -236,18 +255,7 @@ class pool
         {
             return chunksize;
         }
-        const auto size = static_cast<std::size_t>(std::ranges::size(input));
-        const std::size_t per = 4 * static_cast<std::size_t>(processes());
-        return std::max<std::size_t>(1, size / per + (size % per != 0 ? 1 : 0));
-    }
-
-    // The blocking maps keep every chunk in flight, as Python's do: the result holds them all
-    // anyway, and no round trip is waited for.
-    template <class R>
-    static std::size_t all_chunks(const R& input, std::size_t chunksize)
-    {
-        const auto size = static_cast<std::size_t>(std::ranges::size(input));
-        return std::max<std::size_t>(1, (size + chunksize - 1) / chunksize);
+        return default_chunksize(static_cast<std::size_t>(std::ranges::size(input)), processes());
     }
 
     // `total`: the input's length, reserved at once so that the values are copied once, not
@@ -305,7 +313,9 @@ class pool
         }
     }
 
-    // One future for the values of all the chunks, in order; the first failure fails it.
+    // One future for the values of all the chunks, in order. As Python's map_async (no fail-fast):
+    // it is done when every chunk is, and the first chunk to fail (in the order they finished)
+    // fails it, with one error callback.
     template <class Values, class OnValue, class OnError>
     static future<Values> gather(std::vector<future<Values>> chunks, OnValue on_value,
                                  OnError on_error)
@@ -320,7 +330,7 @@ class pool
             std::mutex mutex;
             std::vector<Values> parts;
             std::size_t left;
-            bool settled = false;
+            std::exception_ptr first_error;
             promise<Values> out;
             OnValue on_value;
             OnError on_error;
@@ -342,29 +352,33 @@ class pool
                 {
                     future<Values> self = done;
                     std::unique_lock lock(g->mutex);
-                    if (g->settled)
-                    {
-                        return;
-                    }
                     try
                     {
-                        g->parts[i] = std::move(self).result();
+                        Values part = std::move(self).result();
+                        if (!g->first_error)
+                        {
+                            g->parts[i] = std::move(part);
+                        }
                     }
                     catch (...)
                     {
-                        g->settled = true;
-                        lock.unlock();
-                        auto error = std::current_exception();
-                        detail::run_pool_callback(g->on_error, error);
-                        g->out.set_exception(error);
-                        return;
+                        if (!g->first_error)
+                        {
+                            g->first_error = std::current_exception();
+                            g->parts = {}; // nothing of them will be seen
+                        }
                     }
                     if (--g->left != 0)
                     {
                         return;
                     }
-                    g->settled = true;
                     lock.unlock();
+                    if (g->first_error)
+                    {
+                        detail::run_pool_callback(g->on_error, g->first_error);
+                        g->out.set_exception(g->first_error);
+                        return;
+                    }
                     Values all;
                     for (auto& part : g->parts)
                     {

@@ -1,0 +1,214 @@
+// weft::pool against Python's Pool where the two could differ: map_async waits for every chunk
+// after a failure (test_map_no_failfast), the default chunksize is Pool's formula, and the
+// blocking map reads its input a bounded window ahead (or all at once, on request).
+#define BOOST_TEST_MODULE pool_semantics
+#define BOOST_TEST_NO_MAIN
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <ranges>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <unistd.h>
+#include <vector>
+#include <weft/weft.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include "pool_test_support.hpp"
+
+using namespace std::chrono_literals;
+using weft::pool;
+using weft::start_method;
+using weft::test::all_methods;
+using weft::test::patience;
+
+namespace
+{
+
+// Fails at once for item 0; every other item waits a while, then leaves a file behind.
+int fail_first_then_mark(int x, std::string dir)
+{
+    if (x == 0)
+    {
+        throw std::domain_error("item 0");
+    }
+    std::this_thread::sleep_for(100ms);
+    std::ofstream(dir + "/" + std::to_string(x)) << x;
+    return x;
+}
+
+// Item 0 holds its worker long enough for the test to see how far the input was read.
+int hold_first(int x)
+{
+    if (x == 0)
+    {
+        std::this_thread::sleep_for(400ms);
+    }
+    return x * 2;
+}
+
+// A directory removed with everything in it when the object goes.
+class scratch_dir
+{
+  public:
+    scratch_dir()
+        : m_path(std::filesystem::temp_directory_path() /
+                 ("weft_pool_semantics_" + std::to_string(::getpid()) + "_" +
+                  std::to_string(s_counter++)))
+    {
+        std::filesystem::create_directory(m_path);
+    }
+    ~scratch_dir() { std::filesystem::remove_all(m_path); }
+    scratch_dir(const scratch_dir&) = delete;
+    scratch_dir& operator=(const scratch_dir&) = delete;
+    [[nodiscard]] std::string path() const { return m_path.string(); }
+    [[nodiscard]] std::size_t files() const
+    {
+        return static_cast<std::size_t>(std::ranges::distance(
+            std::filesystem::directory_iterator(m_path), std::filesystem::directory_iterator()));
+    }
+
+  private:
+    static inline int s_counter = 0;
+    std::filesystem::path m_path;
+};
+
+// Runs pool.map over n counted inputs with `window`, and returns the most inputs read while
+// item 0 was still running (sampled for 250 ms from another thread) and the map's result.
+std::pair<int, std::vector<int>> inputs_read_during_first_call(pool& p, int n, std::size_t window)
+{
+    std::atomic<int> read{0};
+    std::atomic<bool> mapping{true};
+    std::atomic<int> most{0};
+    std::thread watcher(
+        [&]
+        {
+            const auto until = std::chrono::steady_clock::now() + 250ms;
+            while (mapping.load() && std::chrono::steady_clock::now() < until)
+            {
+                most.store(std::max(most.load(), read.load()));
+                std::this_thread::sleep_for(1ms);
+            }
+        });
+    auto counted = std::views::iota(0, n) | std::views::transform(
+                                                [&](int x)
+                                                {
+                                                    read.fetch_add(1);
+                                                    return x;
+                                                });
+    std::vector<int> values;
+    try
+    {
+        values = p.map(hold_first, counted, 1, window);
+    }
+    catch (...)
+    {
+        mapping = false;
+        watcher.join();
+        throw;
+    }
+    mapping = false;
+    watcher.join();
+    return {most.load(), std::move(values)};
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(map_async_waits_for_every_chunk_after_a_failure)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            scratch_dir marks;
+            std::vector<std::tuple<int, std::string>> items;
+            for (int i = 0; i < 8; ++i)
+            {
+                items.emplace_back(i, marks.path());
+            }
+            pool p({.max_workers = 2, .start_method = method});
+            std::atomic<int> errors{0};
+            std::atomic<int> values{0};
+            auto result = p.starmap_async(
+                fail_first_then_mark, items, 1, [&](const std::vector<int>&) { ++values; },
+                [&](std::exception_ptr) { ++errors; });
+            // Item 0 fails at once; seven items of 100 ms on two workers take 400 ms more.
+            BOOST_TEST(!result.wait_for(150ms));
+            BOOST_CHECK_THROW(result.result(patience), std::domain_error);
+            BOOST_TEST(marks.files() == 7U); // every other item ran
+            BOOST_TEST(errors.load() == 1);
+            BOOST_TEST(values.load() == 0);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(map_async_reports_the_first_chunk_to_fail)
+{
+    pool p(2);
+    auto result = p.map_async(
+        [](int x)
+        {
+            if (x == 5)
+            {
+                throw std::invalid_argument("five, at once");
+            }
+            if (x == 1)
+            {
+                std::this_thread::sleep_for(300ms);
+                throw std::out_of_range("one, later");
+            }
+            return x;
+        },
+        std::views::iota(0, 8), 1);
+    BOOST_CHECK_EXCEPTION(result.result(patience), std::invalid_argument,
+                          [](const std::invalid_argument& e)
+                          { return std::string(e.what()) == "five, at once"; });
+}
+
+BOOST_AUTO_TEST_CASE(default_chunksize_is_pools_formula)
+{
+    // SEMANTICS 1.5: 10 items / 2 processes -> 2, 100/4 -> 7, 1000/4 -> 63, 7/4 -> 1.
+    static_assert(pool::default_chunksize(10, 2) == 2);
+    BOOST_TEST(pool::default_chunksize(100, 4) == 7U);
+    BOOST_TEST(pool::default_chunksize(1000, 4) == 63U);
+    BOOST_TEST(pool::default_chunksize(7, 4) == 1U);
+    BOOST_TEST(pool::default_chunksize(0, 4) == 1U);
+    BOOST_TEST(pool::default_chunksize(16, 2) == 2U);
+    BOOST_TEST(pool::default_chunksize(17, 2) == 3U);
+}
+
+BOOST_AUTO_TEST_CASE(map_reads_its_input_a_window_ahead_or_all_at_once_on_request)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            pool p({.max_workers = 2, .start_method = method});
+            (void)p.map(hold_first, std::views::iota(0, 4)); // workers up before timing
+            constexpr int n = 200;
+            std::vector<int> doubled(n);
+            for (int i = 0; i < n; ++i)
+            {
+                doubled[static_cast<std::size_t>(i)] = 2 * i;
+            }
+            auto [bounded_read, bounded] = inputs_read_during_first_call(p, n, 4);
+            BOOST_TEST(bounded_read <= 5); // four chunks of one, and the one being encoded
+            BOOST_TEST(bounded == doubled, boost::test_tools::per_element());
+            auto [eager_read, eager] = inputs_read_during_first_call(p, n, pool::eager_window);
+            BOOST_TEST(eager_read == n);
+            BOOST_TEST(eager == doubled, boost::test_tools::per_element());
+        }
+    }
+}
+
+int main(int argc, char** argv)
+{
+    weft::main_guard(argc, argv);
+    return boost::unit_test::unit_test_main(&init_unit_test, argc, argv);
+}
