@@ -112,7 +112,7 @@ void fail_child(const char* what, const std::string& detail)
     std::_Exit(1);
 }
 
-void run_payload_and_exit(int fd, pid_t parent)
+void run_payload_and_exit(int fd, pid_t parent, bool restore_interrupts)
 {
     die_with_parent(parent);
     std::string bytes;
@@ -132,6 +132,14 @@ void run_payload_and_exit(int fd, pid_t parent)
         entry = reinterpret_cast<trampoline>(resolve_code(header.entry));
         target = header.has_target ? resolve_code(header.target) : 0;
         take_process_identity(header.name, header.daemon);
+        if (header.ignores_interrupts)
+        {
+            (void)::signal(SIGINT, SIG_IGN);
+        }
+        else if (restore_interrupts)
+        {
+            (void)::signal(SIGINT, SIG_DFL);
+        }
         // The archive is positioned after the header: the trampoline reads the arguments; the
         // shared memory among them arrived as the inherited descriptors.
         try

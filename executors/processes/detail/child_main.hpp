@@ -30,7 +30,9 @@ void report_exception(const std::string& name);
 [[noreturn]] void fail_child(const char* what, const std::string& detail);
 
 /// In a spawned or forkserver child: reads the payload from `fd` (a memfd), runs it, and exits
-/// with 0, or with 1 when the target throws.
-[[noreturn]] void run_payload_and_exit(int fd, pid_t parent);
+/// with 0, or with 1 when the target throws. A pool worker's payload ignores SIGINT; with
+/// `restore_interrupts` (a fork server's child, which inherited the server's SIG_IGN) any other
+/// payload gets SIGINT's default action back, as Python's forkserver restores it.
+[[noreturn]] void run_payload_and_exit(int fd, pid_t parent, bool restore_interrupts = false);
 
 } // namespace weft::detail

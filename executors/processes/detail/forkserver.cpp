@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <signal.h>
 #include <string_view>
 #include <unistd.h>
 #include <vector>
@@ -52,6 +53,10 @@ void set_forkserver_tid_lookup_for_testing(tid_field_lookup how)
 void run_forkserver(int socket, pid_t parent)
 {
     die_with_parent(parent);
+    // The terminal's Ctrl-C reaches the whole process group: it is the program's to handle, and
+    // the server must survive it to serve the pool's replacement workers afterwards (it was
+    // spawned with SIGINT ignored already; this keeps it so for a server started otherwise).
+    (void)::signal(SIGINT, SIG_IGN);
     const glibc_thread_identity identity =
         glibc_thread_identity::of_this_thread(requested_tid_lookup());
     for (;;)
@@ -104,7 +109,7 @@ void run_forkserver(int socket, pid_t parent)
                 identity.adopt_in_child();
                 ::close(socket);
                 set_inherited_fds(std::vector<int>(fds + 1, fds + count));
-                run_payload_and_exit(payload, parent);
+                run_payload_and_exit(payload, parent, true);
             }
             reply = pid > 0 ? pid : -errno;
         }

@@ -147,7 +147,7 @@ class forkserver_client
             [&]
             {
                 return spawn_self(std::string(forkserver_env) + "=" + std::to_string(theirs.get()),
-                                  theirs.get());
+                                  theirs.get(), {}, true);
             });
         m_socket = std::move(ours);
     }

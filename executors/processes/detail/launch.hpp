@@ -31,8 +31,10 @@ inline constexpr std::size_t max_extra_fds = 250;
 
 /// Runs /proc/self/exe with the original argv; the child's main_guard() runs `payload`.
 /// `extra_fds` are inherited by the child, which finds them with inherited_fds().
+/// `ignore_interrupts`: SIGINT is ignored from the child's first instruction (pool workers).
 [[nodiscard]] child_handle spawn_payload(const std::string& payload,
-                                         std::span<const int> extra_fds = {});
+                                         std::span<const int> extra_fds = {},
+                                         bool ignore_interrupts = false);
 
 /// Asks the fork server (started on first use) to fork a child that runs `payload`.
 /// `extra_fds` travel to the server with the payload (SCM_RIGHTS) and are the child's

@@ -27,17 +27,18 @@ struct payload_header
 {
     static constexpr std::uint32_t magic_value = 0x77656674; // "weft"
     std::uint32_t magic = magic_value;
-    code_address entry;          // the trampoline
-    code_address target;         // the function, for a function pointer target
-    bool has_target = false;     // false: a function object the trampoline makes itself
-    std::string name;            // current_process_name() in the child
-    bool daemon = false;         // a daemon process may not start children
-    std::int64_t parent_pid = 0; // the child exits at once if its parent is already gone
+    code_address entry;              // the trampoline
+    code_address target;             // the function, for a function pointer target
+    bool has_target = false;         // false: a function object the trampoline makes itself
+    std::string name;                // current_process_name() in the child
+    bool daemon = false;             // a daemon process may not start children
+    std::int64_t parent_pid = 0;     // the child exits at once if its parent is already gone
+    bool ignores_interrupts = false; // a pool worker: SIGINT is the parent's to handle
 
     template <class Archive>
     void serialize(Archive& archive)
     {
-        archive(magic, entry, target, has_target, name, daemon, parent_pid);
+        archive(magic, entry, target, has_target, name, daemon, parent_pid, ignores_interrupts);
     }
 };
 
@@ -59,10 +60,12 @@ void run_shipped(std::uintptr_t target, cereal::BinaryInputArchive& in)
 
 /// Encodes `fn(args...)` for a child that runs the same executable. The shared memory among the
 /// arguments goes into `attached` (its descriptors must reach the child as inherited_fds());
-/// without it, such an argument throws std::logic_error.
+/// without it, such an argument throws std::logic_error. `ignores_interrupts`: the child is a
+/// pool worker, which leaves SIGINT to its parent.
 template <class F, class... Args>
 std::string encode_call(const F& fn, const std::tuple<Args...>& args, const std::string& name,
-                        bool daemon, attachments* attached = nullptr)
+                        bool daemon, attachments* attached = nullptr,
+                        bool ignores_interrupts = false)
 {
     std::optional<attachment_scope> scope;
     if (attached != nullptr)
@@ -78,6 +81,7 @@ std::string encode_call(const F& fn, const std::tuple<Args...>& args, const std:
     }
     header.name = name;
     header.daemon = daemon;
+    header.ignores_interrupts = ignores_interrupts;
     header.parent_pid = static_cast<std::int64_t>(::getpid());
     std::string out;
     {

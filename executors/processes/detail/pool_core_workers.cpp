@@ -88,8 +88,8 @@ std::unique_ptr<worker_slot> pool_core::start_worker()
     case start_method::forkserver:
     {
         const std::tuple<pool_worker_config> args{m_config};
-        const std::string payload = encode_call(&pool_worker_main, args, name, true);
-        slot->child = m_method == start_method::spawn ? spawn_payload(payload, fds)
+        const std::string payload = encode_call(&pool_worker_main, args, name, true, nullptr, true);
+        slot->child = m_method == start_method::spawn ? spawn_payload(payload, fds, true)
                                                       : forkserver_payload(payload, fds);
         break;
     }

@@ -39,6 +39,7 @@ struct spawn_request
     int keep_fds[1 + max_extra_fds] = {};
     std::size_t keep_count = 0;
     sigset_t mask{};
+    bool ignore_interrupts = false;
     int error = 0;
 };
 
@@ -71,6 +72,12 @@ __attribute__((no_sanitize("address", "thread", "undefined"))) int spawn_child_m
             fallback.handler = SIG_DFL;
             ::syscall(SYS_rt_sigaction, sig, &fallback, nullptr, 8);
         }
+    }
+    if (request->ignore_interrupts)
+    {
+        kernel_sigaction ignore{};
+        ignore.handler = SIG_IGN;
+        ::syscall(SYS_rt_sigaction, SIGINT, &ignore, nullptr, 8);
     }
     for (std::size_t i = 0; i < request->keep_count; ++i)
     {
@@ -126,7 +133,8 @@ void reap_now(int pidfd) noexcept
     }
 }
 
-child_handle spawn_self(const std::string& variable, int keep_fd, std::span<const int> extra_fds)
+child_handle spawn_self(const std::string& variable, int keep_fd, std::span<const int> extra_fds,
+                        bool ignore_interrupts)
 {
     if (extra_fds.size() > max_extra_fds)
     {
@@ -165,6 +173,7 @@ child_handle spawn_self(const std::string& variable, int keep_fd, std::span<cons
     spawn_request request;
     request.argv = argv.data();
     request.envp = envp.data();
+    request.ignore_interrupts = ignore_interrupts;
     request.keep_fds[request.keep_count++] = keep_fd;
     for (const int fd : extra_fds)
     {
@@ -226,14 +235,15 @@ uring::owned_fd payload_memfd(const std::string& payload)
     return fd;
 }
 
-child_handle spawn_payload(const std::string& payload, std::span<const int> extra_fds)
+child_handle spawn_payload(const std::string& payload, std::span<const int> extra_fds,
+                           bool ignore_interrupts)
 {
     uring::owned_fd memfd = payload_memfd(payload);
     return on_long_lived_thread(
         [&]
         {
             return spawn_self(std::string(payload_env) + "=" + std::to_string(memfd.get()),
-                              memfd.get(), extra_fds);
+                              memfd.get(), extra_fds, ignore_interrupts);
         });
 }
 
