@@ -1,6 +1,7 @@
 // The seeds' open-file example: a forked child inherits the parent's open file and writes to
 // it; a spawned child is a fresh program in which the file was never opened (Python's
-// spawn version fails with an AttributeError on None; here the child says so).
+// spawn version fails with an AttributeError on None; here the child says so), and so is a
+// forkserver child, forked from a server that was itself a fresh program.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -30,7 +31,8 @@ int main(int argc, char** argv)
     const std::string path = (std::filesystem::temp_directory_path() /
                               ("weft_sample_" + std::to_string(::getpid()) + ".txt"))
                                  .string();
-    for (const auto method : {weft::start_method::fork, weft::start_method::spawn})
+    for (const auto method :
+         {weft::start_method::fork, weft::start_method::spawn, weft::start_method::forkserver})
     {
         file_desc = std::fopen(path.c_str(), "w");
         std::fprintf(file_desc, "\nline written by parent process with id %d",
