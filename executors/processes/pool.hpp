@@ -175,21 +175,26 @@ class pool
 
     /// A lazy range of fn(x) in input order, chunksize inputs per message, at most `window`
     /// chunks ahead of the consumer (0: the executor map's default). An endless input works.
+    /// As Python's imap, a failure does not end it: a chunk whose call threw is one position,
+    /// whose `*it` rethrows that exception, and `++it` goes on with the next chunk (Python
+    /// raises once per failed chunk too, and at chunksize 1 goes on; at larger chunksizes its
+    /// generator ends there). A range-for loop ends at the throw, as Python's for loop does.
     template <class F, std::ranges::input_range R>
     auto imap(F fn, R&& input, std::size_t chunksize = 1, std::size_t window = 0)
     {
         require_running();
         return m_executor.map_impl(fn, {.chunksize = chunksize, .window = window},
-                                   detail::map_order::inputs, std::forward<R>(input));
+                                   {detail::map_order::inputs, true}, std::forward<R>(input));
     }
 
-    /// imap whose values come chunk by chunk in the order the chunks finish.
+    /// imap whose values come chunk by chunk in the order the chunks finish; a failed chunk is
+    /// a position as in imap.
     template <class F, std::ranges::input_range R>
     auto imap_unordered(F fn, R&& input, std::size_t chunksize = 1, std::size_t window = 0)
     {
         require_running();
         return m_executor.map_impl(fn, {.chunksize = chunksize, .window = window},
-                                   detail::map_order::completion, std::forward<R>(input));
+                                   {detail::map_order::completion, true}, std::forward<R>(input));
     }
 
     /// No more tasks; the workers exit once every submitted task has finished.

@@ -107,11 +107,17 @@ void process_pool_executor::enqueue(std::shared_ptr<detail::pool_call_base> call
 
 void process_pool_executor::enqueue(std::vector<std::shared_ptr<detail::pool_call_base>>& calls)
 {
+    enqueue_on(m_core, calls);
+}
+
+void process_pool_executor::enqueue_on(const std::shared_ptr<detail::pool_core>& core,
+                                       std::vector<std::shared_ptr<detail::pool_call_base>>& calls)
+{
     for (auto& call : calls)
     {
-        call->pool = m_core;
+        call->pool = core;
     }
-    m_core->enqueue(calls);
+    core->enqueue(calls);
 }
 
 } // namespace weft

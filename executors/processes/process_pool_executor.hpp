@@ -198,7 +198,9 @@ class process_pool_executor
             raw_arguments && !Spread &&
             std::is_same_v<std::tuple<std::remove_cvref_t<Element>>, std::tuple<Args...>>;
 
-        process_pool_executor* pool;
+        // The pool's core, not the executor: a map range may outlive its executor, and then
+        // finds it shut down (its next chunk is refused) instead of a dangling pointer.
+        std::shared_ptr<detail::pool_core> core;
         Fn fn;
         mutable detail::attachments attached; // of the chunk being built
         mutable std::uint64_t timing_key = 0; // begin()'s, the same for every chunk
@@ -248,7 +250,7 @@ class process_pool_executor
         future<values> submit(std::string&& message, std::uint32_t count) const
         {
             auto call = std::make_shared<detail::pool_call<detail::chunk_of<R>>>();
-            call->id = pool->next_task_id();
+            call->id = next_task_id();
             call->calls = count;
             call->message = std::move(message);
             call->attached = std::exchange(attached, {});
@@ -264,7 +266,7 @@ class process_pool_executor
         {
             if (!batch.empty())
             {
-                pool->enqueue(batch);
+                enqueue_on(core, batch);
             }
         }
         /// Forgets the calls of a batch that could not be shipped.
@@ -286,24 +288,24 @@ class process_pool_executor
     [[nodiscard]] detail::map_window default_window(const map_options& opts) const;
 
     template <class F, class... Rs>
-    auto map_impl(F fn, map_options opts, detail::map_order order, Rs&&... inputs)
+    auto map_impl(F fn, map_options opts, detail::map_style style, Rs&&... inputs)
     {
         using fn_type = std::decay_t<F>;
         static_assert(check_call<fn_type, std::decay_t<std::ranges::range_value_t<Rs>>...>());
         using ops = chunk_ops<fn_type, false, std::decay_t<std::ranges::range_value_t<Rs>>...>;
         return detail::chunked_map_range<ops, Rs...>(
-            ops{this, static_cast<fn_type>(fn), {}, 0, {}, map_presence()}, order,
+            ops{m_core, static_cast<fn_type>(fn), {}, 0, {}, map_presence()}, style,
             checked_chunksize(opts.chunksize), default_window(opts), deadline_of(opts),
             std::forward<Rs>(inputs)...);
     }
 
     template <class F, class R>
-    auto spread_map_impl(F fn, map_options opts, detail::map_order order, R&& input)
+    auto spread_map_impl(F fn, map_options opts, detail::map_style style, R&& input)
     {
         using fn_type = std::decay_t<F>;
         using ops = typename spread_ops<fn_type, std::decay_t<std::ranges::range_value_t<R>>>::type;
         return detail::chunked_map_range<ops, R>(
-            ops{this, static_cast<fn_type>(fn), {}, 0, {}, map_presence()}, order,
+            ops{m_core, static_cast<fn_type>(fn), {}, 0, {}, map_presence()}, style,
             checked_chunksize(opts.chunksize), default_window(opts), deadline_of(opts),
             std::forward<R>(input));
     }
@@ -325,11 +327,13 @@ class process_pool_executor
         return detail::deadline_after(*opts.timeout);
     }
 
-    std::uint64_t next_task_id() noexcept;
+    static std::uint64_t next_task_id() noexcept;
     [[nodiscard]] detail::pool_map_presence map_presence() const noexcept;
     void enqueue(std::shared_ptr<detail::pool_call_base> call);
     /// Enqueues every call of `calls` (emptied) under one lock, or throws before any.
     void enqueue(std::vector<std::shared_ptr<detail::pool_call_base>>& calls);
+    static void enqueue_on(const std::shared_ptr<detail::pool_core>& core,
+                           std::vector<std::shared_ptr<detail::pool_call_base>>& calls);
 
     std::shared_ptr<detail::pool_core> m_core;
 };

@@ -51,6 +51,22 @@ enum class map_order
     completion, ///< imap_unordered: chunk by chunk as they finish, in order within a chunk
 };
 
+/// How a chunked map yields its values, and what a failed chunk does to it.
+struct map_style
+{
+    // Implicit: a map_order alone is the executor's style.
+    map_style(map_order how, bool keep_going_after_failure = false) noexcept
+        : order(how), keep_going(keep_going_after_failure)
+    {
+    }
+    map_order order;
+    /// false (executor.map, as concurrent.futures): a failed chunk rethrows from advancing and
+    /// ends the map; what has not started is cancelled. true (pool::imap, as multiprocessing):
+    /// a failed chunk is a position of its own, whose dereference rethrows, and advancing goes
+    /// on to the next chunk. A timeout or a refused submit ends the map either way.
+    bool keep_going;
+};
+
 /// Chunk messages a chunked map builds before it hands them to the pool together.
 inline constexpr std::size_t g_refill_bytes = 16 * 1024;
 
@@ -92,8 +108,16 @@ class chunked_map_range
         using difference_type = std::ptrdiff_t;
 
         iterator() = default;
-        element& operator*() const { return *m_range->m_current; }
-        element* operator->() const { return &*m_range->m_current; }
+        /// Rethrows the chunk's exception at a failed chunk's position (map_style::keep_going).
+        element& operator*() const
+        {
+            if (m_range->m_current_error)
+            {
+                std::rethrow_exception(m_range->m_current_error);
+            }
+            return *m_range->m_current;
+        }
+        element* operator->() const { return &**this; }
         iterator& operator++()
         {
             m_range->advance();
@@ -108,7 +132,8 @@ class chunked_map_range
       private:
         [[nodiscard]] bool at_end() const noexcept
         {
-            return m_range == nullptr || !m_range->m_current.has_value();
+            return m_range == nullptr ||
+                   (!m_range->m_current.has_value() && !m_range->m_current_error);
         }
         friend class chunked_map_range;
         explicit iterator(chunked_map_range* range) : m_range(range) {}
@@ -118,11 +143,12 @@ class chunked_map_range
     /// Submits the first window of chunks at once, as Python's map starts its calls.
     /// `deadline`: when advancing throws timeout_error.
     template <class... Inputs>
-    chunked_map_range(Ops ops, map_order order, std::size_t chunksize, map_window window,
+    chunked_map_range(Ops ops, map_style style, std::size_t chunksize, map_window window,
                       std::optional<std::chrono::steady_clock::time_point> deadline,
                       Inputs&&... inputs)
-        : m_ops(std::move(ops)), m_order(order), m_chunksize(chunksize), m_window(window),
-          m_deadline(deadline), m_inputs(std::views::all(std::forward<Inputs>(inputs))...)
+        : m_ops(std::move(ops)), m_order(style.order), m_keep_going(style.keep_going),
+          m_chunksize(chunksize), m_window(window), m_deadline(deadline),
+          m_inputs(std::views::all(std::forward<Inputs>(inputs))...)
     {
         m_positions.emplace(std::apply(
             [](auto&... views) { return std::tuple(std::ranges::begin(views)...); }, m_inputs));
@@ -137,7 +163,8 @@ class chunked_map_range
     /// Cancels the chunks that have not started (Python's close() of the result iterator).
     ~chunked_map_range() { cancel_pending(); }
 
-    /// Waits for the first value; rethrows a call's exception or timeout_error.
+    /// Waits for the first value; rethrows a call's exception or timeout_error (keep_going: the
+    /// first position's dereference rethrows a failed chunk's).
     iterator begin()
     {
         if (!m_started)
@@ -416,9 +443,35 @@ class chunked_map_range
     void advance()
     {
         m_current.reset();
-        if (m_failed || (m_at == m_chunk.size() && !take_chunk()))
+        m_current_error = nullptr;
+        if (m_failed)
         {
             return;
+        }
+        if (m_at == m_chunk.size())
+        {
+            if (!m_keep_going)
+            {
+                if (!take_chunk())
+                {
+                    return;
+                }
+            }
+            else
+            {
+                try
+                {
+                    if (!take_chunk())
+                    {
+                        return;
+                    }
+                }
+                catch (...)
+                {
+                    m_current_error = std::current_exception(); // the failed chunk's position
+                    return;
+                }
+            }
         }
         m_current.emplace(std::move(m_chunk[m_at++]));
     }
@@ -437,18 +490,27 @@ class chunked_map_range
             return false;
         }
         chunk_future next = take_next();
+        bool timed_out = false;
         try
         {
             if (m_deadline && !next.wait_for(*m_deadline - std::chrono::steady_clock::now()))
             {
+                timed_out = true;
                 throw timeout_error("weft: map result not ready before the timeout");
             }
             m_chunk = std::move(next).result();
         }
         catch (...)
         {
-            // As Python's map: a timeout or an error ends the iteration, and what has not
-            // started is cancelled.
+            if (m_keep_going && !timed_out)
+            {
+                // As Python's Pool.imap: this chunk failed, the next ones still come.
+                m_chunk.clear();
+                m_at = 0;
+                throw;
+            }
+            // As Python's Executor.map: a timeout or an error ends the iteration, and what has
+            // not started is cancelled.
             m_failed = true;
             try
             {
@@ -536,6 +598,7 @@ class chunked_map_range
 
     Ops m_ops;
     map_order m_order;
+    bool m_keep_going;
     std::size_t m_chunksize;
     map_window m_window;
     std::size_t m_items_in_flight = 0;
@@ -552,6 +615,7 @@ class chunked_map_range
     chunk_values m_chunk;
     std::size_t m_at = 0;
     std::optional<element> m_current;
+    std::exception_ptr m_current_error; // keep_going: the position of a failed chunk
     std::exception_ptr m_submit_error;
     bool m_started = false;
     bool m_exhausted = false;

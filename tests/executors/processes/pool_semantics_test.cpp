@@ -9,6 +9,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <ranges>
 #include <stdexcept>
 #include <string>
@@ -118,6 +119,35 @@ std::pair<int, std::vector<int>> inputs_read_during_first_call(pool& p, int n, s
     return {most.load(), std::move(values)};
 }
 
+int fail_on_multiples_of_five(int x)
+{
+    if (x % 5 == 0)
+    {
+        throw std::invalid_argument("multiple of five: " + std::to_string(x));
+    }
+    return x;
+}
+
+// Walks a keep-going range to its end: the values, and the messages of the failed positions.
+template <class Range>
+std::pair<std::vector<int>, std::vector<std::string>> walk(Range&& range)
+{
+    std::vector<int> values;
+    std::vector<std::string> failures;
+    for (auto it = range.begin(); it != range.end(); ++it)
+    {
+        try
+        {
+            values.push_back(*it);
+        }
+        catch (const std::invalid_argument& e)
+        {
+            failures.emplace_back(e.what());
+        }
+    }
+    return {values, failures};
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(map_async_waits_for_every_chunk_after_a_failure)
@@ -205,6 +235,106 @@ BOOST_AUTO_TEST_CASE(map_reads_its_input_a_window_ahead_or_all_at_once_on_reques
             BOOST_TEST(eager == doubled, boost::test_tools::per_element());
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(imap_goes_on_after_a_failed_chunk)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            pool p({.max_workers = 2, .start_method = method});
+            // chunksize 1: every multiple of five is a failed position of its own.
+            auto [values, failures] =
+                walk(p.imap(fail_on_multiples_of_five, std::views::iota(0, 20)));
+            std::vector<int> expected;
+            for (int i = 0; i < 20; ++i)
+            {
+                if (i % 5 != 0)
+                {
+                    expected.push_back(i);
+                }
+            }
+            BOOST_TEST(values == expected, boost::test_tools::per_element());
+            BOOST_TEST(failures == (std::vector<std::string>{
+                                       "multiple of five: 0", "multiple of five: 5",
+                                       "multiple of five: 10", "multiple of five: 15"}),
+                       boost::test_tools::per_element());
+
+            // chunksize 4: the chunks holding 5 and 15 fail whole, once each; the rest come.
+            const std::vector<int> input = {1,  2,  3,  4,  5,  6,  7,  8,  11, 12,
+                                            13, 14, 15, 16, 17, 18, 21, 22, 23, 24};
+            auto chunked = walk(p.imap(fail_on_multiples_of_five, input, 4));
+            BOOST_TEST(chunked.second.size() == 2U);
+            BOOST_TEST(chunked.first ==
+                           (std::vector<int>{1, 2, 3, 4, 11, 12, 13, 14, 21, 22, 23, 24}),
+                       boost::test_tools::per_element());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(imap_unordered_goes_on_after_a_failed_chunk)
+{
+    pool p(2);
+    auto [values, failures] =
+        walk(p.imap_unordered(fail_on_multiples_of_five, std::views::iota(0, 30)));
+    std::ranges::sort(values);
+    BOOST_TEST(values.size() == 24U);
+    BOOST_TEST(failures.size() == 6U);
+    BOOST_TEST(values.front() == 1);
+    BOOST_TEST(values.back() == 29);
+}
+
+BOOST_AUTO_TEST_CASE(a_range_for_over_imap_stops_at_the_first_failure)
+{
+    pool p(2);
+    std::vector<int> seen;
+    BOOST_CHECK_THROW(
+        for (int v
+             : p.imap(fail_on_multiples_of_five, std::views::iota(1, 20))) { seen.push_back(v); },
+        std::invalid_argument);
+    BOOST_TEST(seen == (std::vector<int>{1, 2, 3, 4}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_map_range_outliving_its_pool_is_refused_not_undefined)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            std::optional<weft::process_pool_executor> executor;
+            executor.emplace(
+                weft::process_pool_executor::options{.max_workers = 1, .start_method = method});
+            // Two chunks of one in flight; the input goes on for ever.
+            auto values =
+                executor->map(hold_first, std::views::iota(0), {.chunksize = 1, .window = 2});
+            executor.reset(); // waits for the two submitted calls, then the workers exit
+            std::vector<int> got;
+            BOOST_CHECK_THROW(
+                for (int v
+                     : values) { got.push_back(v); },
+                weft::invalid_state_error);
+            BOOST_TEST(got == (std::vector<int>{0, 2}), boost::test_tools::per_element());
+        }
+    }
+    std::optional<pool> p;
+    p.emplace(2);
+    auto values = p->imap(hold_first, std::views::iota(0), 1, 2);
+    p.reset();
+    std::vector<int> got;
+    auto it = values.begin();
+    for (; it != values.end(); ++it)
+    {
+        try
+        {
+            got.push_back(*it);
+        }
+        catch (const weft::invalid_state_error&)
+        {
+            break;
+        }
+    }
+    BOOST_TEST(got == (std::vector<int>{0, 2}), boost::test_tools::per_element());
 }
 
 int main(int argc, char** argv)
