@@ -32,6 +32,11 @@ struct process_state
     weft::start_method method = weft::start_method::forkserver;
     std::unique_ptr<process_target> target;
 
+    // The process that started the child: only it can wait for the child's exit (Python's
+    // "can only join a child process"). Read before taking the mutex, which a forked child of
+    // that process may have inherited locked.
+    std::atomic<pid_t> started_by{0};
+
     std::mutex mutex; // guards what follows
     bool started = false;
     bool closed = false;
@@ -83,6 +88,20 @@ void require_started(const detail::process_state& state, const char* what)
     if (!state.started)
     {
         throw invalid_state_error(std::string("weft: can only ") + what + " a started process");
+    }
+}
+
+// In a process other than the one that started the child (a fork child holding a copy of the
+// object), the child's exit cannot be observed and its locks may be copies held by a thread
+// that is not there: refuse, as Python's assertions do.
+void require_starter(const detail::process_state& state, const char* what)
+{
+    const pid_t starter = state.started_by.load(std::memory_order_acquire);
+    if (starter != 0 && starter != ::getpid())
+    {
+        throw invalid_state_error(
+            std::string("weft: can only ") + what + " a child process: process " + state.name +
+            " was started by pid " + std::to_string(starter) + ", not by this one");
     }
 }
 
@@ -199,6 +218,7 @@ void process::start()
     }
     state.child = std::make_shared<detail::child_record>(std::move(child), state.name);
     state.started = true;
+    state.started_by.store(::getpid(), std::memory_order_release);
     state.target.reset(); // the child has its copy
     detail::register_child(state.child);
 }
@@ -206,6 +226,7 @@ void process::start()
 bool process::join_until(detail::deadline until)
 {
     auto& state = *m_state;
+    require_starter(state, "join");
     for (;;)
     {
         int fd = -1;
@@ -240,6 +261,7 @@ bool process::join_until(detail::deadline until)
 task<void> process::async_join()
 {
     auto& state = *m_state;
+    require_starter(state, "join");
     for (;;)
     {
         int fd = -1;
@@ -259,6 +281,7 @@ task<void> process::async_join()
 bool process::is_alive()
 {
     auto& state = *m_state;
+    require_starter(state, "test");
     std::lock_guard lock(state.mutex);
     require_open(state);
     return state.started && !reap(state);
@@ -267,6 +290,7 @@ bool process::is_alive()
 std::optional<int> process::exitcode()
 {
     auto& state = *m_state;
+    require_starter(state, "test");
     std::lock_guard lock(state.mutex);
     require_open(state);
     return state.started ? state.child->poll() : std::nullopt;
@@ -283,6 +307,7 @@ std::optional<pid_t> process::pid() const
 void process::send_signal(int signal)
 {
     auto& state = *m_state;
+    require_starter(state, "signal");
     std::lock_guard lock(state.mutex);
     require_started(state, "signal");
     if (reap(state))
@@ -311,6 +336,7 @@ void process::kill()
 void process::close()
 {
     auto& state = *m_state;
+    require_starter(state, "close");
     std::lock_guard lock(state.mutex);
     if (state.closed)
     {
