@@ -1,6 +1,7 @@
 // process_pool_executor's shutdown: cancel_futures cancels what has not started, wait = false
 // lets running calls finish, the destructor waits, and submit() is refused afterwards;
-// terminate() ends running calls at once, the way out after a Ctrl-C.
+// terminate() ends running calls at once, the way out after a Ctrl-C. Each under the three
+// start methods.
 #define BOOST_TEST_MODULE process_pool_shutdown
 #define BOOST_TEST_NO_MAIN
 #include <atomic>
@@ -129,23 +130,35 @@ BOOST_AUTO_TEST_CASE(a_ctrl_c_ends_the_pool_in_bounded_time)
 
 BOOST_AUTO_TEST_CASE(shutdown_without_wait_lets_running_calls_finish)
 {
-    process_pool_executor pool({.max_workers = 2});
-    auto slow = pool.submit(sleep_then, 50, 8);
-    pool.shutdown(false);
-    BOOST_CHECK_THROW((void)pool.submit(square, 1), weft::invalid_state_error);
-    BOOST_TEST(slow.result(patience) == 8);
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 2, .start_method = method});
+            auto slow = pool.submit(sleep_then, 50, 8);
+            pool.shutdown(false);
+            BOOST_CHECK_THROW((void)pool.submit(square, 1), weft::invalid_state_error);
+            BOOST_TEST(slow.result(patience) == 8);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(destructor_waits_for_submitted_calls)
 {
-    future<int> f;
+    for (const start_method method : all_methods)
     {
-        process_pool_executor pool({.max_workers = 1});
-        f = pool.submit(sleep_then, 30, 5);
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            future<int> f;
+            {
+                process_pool_executor pool({.max_workers = 1, .start_method = method});
+                f = pool.submit(sleep_then, 30, 5);
+            }
+            BOOST_TEST(f.done());
+            BOOST_TEST(f.result(patience) == 5);
+            BOOST_TEST(zombie_children() == 0);
+        }
     }
-    BOOST_TEST(f.done());
-    BOOST_TEST(f.result(patience) == 5);
-    BOOST_TEST(zombie_children() == 0);
 }
 
 int main(int argc, char** argv)
