@@ -6,7 +6,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -17,6 +16,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "pool_test_support.hpp"
+#include "support/run_count.hpp"
 
 using namespace std::chrono_literals;
 using weft::future;
@@ -27,6 +27,8 @@ using weft::test::all_methods;
 using weft::test::fresh_temp_path;
 using weft::test::patience;
 using weft::test::zombie_children;
+using weft::testing::count_run;
+using weft::testing::runs;
 
 namespace
 {
@@ -52,24 +54,6 @@ void refuse_to_start(std::string why)
 void exit_at_start(int code)
 {
     std::_Exit(code);
-}
-
-// Counts its runs in the file at `path` (one line each).
-void count_run(const std::string& path)
-{
-    std::ofstream(path, std::ios::app) << "run\n";
-}
-
-int runs(const std::string& path)
-{
-    std::ifstream in(path);
-    std::string line;
-    int n = 0;
-    while (std::getline(in, line))
-    {
-        ++n;
-    }
-    return n;
 }
 
 // Dies by SIGKILL the first `deaths` times it runs, then answers 42.
