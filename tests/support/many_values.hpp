@@ -1,7 +1,7 @@
 #pragma once
 // Many shared values in one task argument: more than one SCM_RIGHTS datagram's worth of
 // descriptors (250) when there are more than 250. shared_value has no default constructor, so
-// the vector is written and read element by element.
+// the vector is written and read element by element. ones(n) makes one of n values of 1.
 #include <cstdint>
 #include <vector>
 #include <weft/weft.hpp>
@@ -33,3 +33,14 @@ struct many_values
         }
     }
 };
+
+/// `count` shared values of 1: a task's argument of `count` descriptors whose sum is `count`.
+inline many_values ones(int count)
+{
+    many_values many;
+    for (int i = 0; i < count; ++i)
+    {
+        many.values.emplace_back(1);
+    }
+    return many;
+}

@@ -1,6 +1,6 @@
 // weft::pool, Python's multiprocessing.Pool: map/starmap (default chunksize), map_async,
 // imap/imap_unordered, apply/apply_async with callbacks, initializer + maxtasksperchild, and
-// close/terminate/join, under the three start methods where the start method matters.
+// close/terminate/join, each under the three start methods (the argument check aside).
 #define BOOST_TEST_MODULE pool
 #define BOOST_TEST_NO_MAIN
 #include <algorithm>
@@ -37,6 +37,13 @@ namespace
 int f(int x)
 {
     return x * x;
+}
+
+// For an endless input: the calls run ahead of the consumer (a window of up to 32,768 per
+// worker) pass 46,340, whose square overflows int (UBSan aborts the worker then, each time).
+int successor(int x)
+{
+    return x + 1;
 }
 
 int times(int x, int y, int z)
@@ -95,145 +102,198 @@ BOOST_AUTO_TEST_CASE(map_of_squares_as_the_seed_writes_it)
 
 BOOST_AUTO_TEST_CASE(map_takes_unsized_inputs_and_any_chunksize)
 {
-    pool p(2);
-    auto evens = std::views::iota(0, 100) | std::views::filter([](int x) { return x % 2 == 0; });
-    const auto got = p.map(f, evens);
-    BOOST_REQUIRE(got.size() == 50U);
-    BOOST_TEST(got[49] == 98 * 98);
-    const auto chunked = p.map(f, std::views::iota(0, 1000), 64);
-    BOOST_TEST(chunked.size() == 1000U);
-    BOOST_TEST(chunked[999] == 999 * 999);
-    BOOST_TEST(p.map(f, std::vector<int>{}).empty());
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            pool p({.max_workers = 2, .start_method = method});
+            auto evens =
+                std::views::iota(0, 100) | std::views::filter([](int x) { return x % 2 == 0; });
+            const auto got = p.map(f, evens);
+            BOOST_REQUIRE(got.size() == 50U);
+            BOOST_TEST(got[49] == 98 * 98);
+            const auto chunked = p.map(f, std::views::iota(0, 1000), 64);
+            BOOST_TEST(chunked.size() == 1000U);
+            BOOST_TEST(chunked[999] == 999 * 999);
+            BOOST_TEST(p.map(f, std::vector<int>{}).empty());
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(starmap_of_triplets)
 {
-    pool p(5);
-    std::vector<std::tuple<int, int, int>> triplets;
-    for (int i = 0; i < 1000; ++i)
+    for (const start_method method : all_methods)
     {
-        triplets.emplace_back(i % 11, i % 7, i % 5);
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            pool p({.max_workers = 5, .start_method = method});
+            std::vector<std::tuple<int, int, int>> triplets;
+            for (int i = 0; i < 1000; ++i)
+            {
+                triplets.emplace_back(i % 11, i % 7, i % 5);
+            }
+            const auto got = p.starmap(times, triplets);
+            BOOST_REQUIRE(got.size() == 1000U);
+            for (int i = 0; i < 1000; ++i)
+            {
+                BOOST_TEST(got[static_cast<std::size_t>(i)] == (i % 11) * (i % 7) * (i % 5));
+            }
+            const std::vector<std::pair<int, int>> pairs = {{1, 2}, {3, 4}};
+            BOOST_TEST(p.starmap([](int a, int b) { return a + b; }, pairs) ==
+                           (std::vector<int>{3, 7}),
+                       boost::test_tools::per_element());
+        }
     }
-    const auto got = p.starmap(times, triplets);
-    BOOST_REQUIRE(got.size() == 1000U);
-    for (int i = 0; i < 1000; ++i)
-    {
-        BOOST_TEST(got[static_cast<std::size_t>(i)] == (i % 11) * (i % 7) * (i % 5));
-    }
-    const std::vector<std::pair<int, int>> pairs = {{1, 2}, {3, 4}};
-    BOOST_TEST(p.starmap([](int a, int b) { return a + b; }, pairs) == (std::vector<int>{3, 7}),
-               boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(map_rethrows_the_first_failing_call)
 {
-    pool p(2);
-    BOOST_CHECK_THROW(p.map(fail_on_three, std::views::iota(0, 10)), std::out_of_range);
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            pool p({.max_workers = 2, .start_method = method});
+            BOOST_CHECK_THROW(p.map(fail_on_three, std::views::iota(0, 10)), std::out_of_range);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(map_async_runs_the_callback_before_the_result_is_ready)
 {
-    pool p(2);
-    std::mutex mutex;
-    std::size_t seen = 0;
-    auto result = p.map_async(slow_square, std::views::iota(0, 40), 3,
-                              [&](const std::vector<int>& values)
-                              {
-                                  std::lock_guard lock(mutex);
-                                  seen = values.size();
-                              });
-    const auto values = result.result(patience);
+    for (const start_method method : all_methods)
     {
-        std::lock_guard lock(mutex);
-        BOOST_TEST(seen == 40U);
-    }
-    BOOST_TEST(values[39] == 39 * 39);
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            pool p({.max_workers = 2, .start_method = method});
+            std::mutex mutex;
+            std::size_t seen = 0;
+            auto result = p.map_async(slow_square, std::views::iota(0, 40), 3,
+                                      [&](const std::vector<int>& values)
+                                      {
+                                          std::lock_guard lock(mutex);
+                                          seen = values.size();
+                                      });
+            const auto values = result.result(patience);
+            {
+                std::lock_guard lock(mutex);
+                BOOST_TEST(seen == 40U);
+            }
+            BOOST_TEST(values[39] == 39 * 39);
 
-    std::atomic<bool> error_seen{false};
-    auto failing = p.map_async(
-        fail_on_three, std::views::iota(0, 10), 1, [](const std::vector<int>&) {},
-        [&](std::exception_ptr) { error_seen = true; });
-    BOOST_CHECK_THROW(failing.result(patience), std::out_of_range);
-    BOOST_TEST(error_seen.load());
+            std::atomic<bool> error_seen{false};
+            auto failing = p.map_async(
+                fail_on_three, std::views::iota(0, 10), 1, [](const std::vector<int>&) {},
+                [&](std::exception_ptr) { error_seen = true; });
+            BOOST_CHECK_THROW(failing.result(patience), std::out_of_range);
+            BOOST_TEST(error_seen.load());
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(starmap_async_gathers_in_order)
 {
-    pool p(2);
-    const std::vector<std::tuple<int, int, int>> triplets = {{1, 2, 3}, {2, 2, 2}, {0, 5, 5}};
-    BOOST_TEST(p.starmap_async(times, triplets).result(patience) == (std::vector<int>{6, 8, 0}),
-               boost::test_tools::per_element());
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            pool p({.max_workers = 2, .start_method = method});
+            const std::vector<std::tuple<int, int, int>> triplets = {
+                {1, 2, 3}, {2, 2, 2}, {0, 5, 5}};
+            BOOST_TEST(p.starmap_async(times, triplets).result(patience) ==
+                           (std::vector<int>{6, 8, 0}),
+                       boost::test_tools::per_element());
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(imap_is_lazy_and_ordered_and_imap_unordered_yields_everything)
 {
-    pool p(2);
-    int expected = 0;
-    for (int v : p.imap(f, std::views::iota(0), 16))
+    for (const start_method method : all_methods)
     {
-        BOOST_REQUIRE(v == expected * expected);
-        if (++expected == 500)
+        BOOST_TEST_CONTEXT(weft::to_string(method))
         {
-            break; // an endless input: only what was asked for ran
+            pool p({.max_workers = 2, .start_method = method});
+            int expected = 0;
+            for (int v : p.imap(successor, std::views::iota(0), 16))
+            {
+                BOOST_REQUIRE(v == expected + 1);
+                if (++expected == 500)
+                {
+                    break; // an endless input: only what was asked for ran
+                }
+            }
+            std::multiset<int> got;
+            for (int v : p.imap_unordered(slow_square, std::views::iota(0, 200), 4))
+            {
+                got.insert(v);
+            }
+            BOOST_REQUIRE(got.size() == 200U);
+            for (int i = 0; i < 200; ++i)
+            {
+                BOOST_TEST(got.count(i * i) == 1U);
+            }
         }
-    }
-    std::multiset<int> got;
-    for (int v : p.imap_unordered(slow_square, std::views::iota(0, 200), 4))
-    {
-        got.insert(v);
-    }
-    BOOST_REQUIRE(got.size() == 200U);
-    for (int i = 0; i < 200; ++i)
-    {
-        BOOST_TEST(got.count(i * i) == 1U);
     }
 }
 
 BOOST_AUTO_TEST_CASE(imap_unordered_yields_fast_results_before_slow_ones)
 {
-    // One task per worker: the slow one goes first and comes out last.
-    pool p(2);
-    std::vector<int> order;
-    for (int v : p.imap_unordered(sleep_ms, std::vector<int>{1500, 1}))
+    for (const start_method method : all_methods)
     {
-        order.push_back(v);
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            // One task per worker: the slow one goes first and comes out last.
+            pool p({.max_workers = 2, .start_method = method});
+            std::vector<int> order;
+            for (int v : p.imap_unordered(sleep_ms, std::vector<int>{1500, 1}))
+            {
+                order.push_back(v);
+            }
+            BOOST_TEST(order == (std::vector<int>{1, 1500}), boost::test_tools::per_element());
+            // More tasks than workers: the short ones go to the free worker instead
+            // of queueing behind the slow one (a worker is sent one task ahead until
+            // its tasks were timed).
+            order.clear();
+            for (int v : p.imap_unordered(sleep_ms, std::vector<int>{1500, 1, 2, 3}))
+            {
+                order.push_back(v);
+            }
+            BOOST_REQUIRE(order.size() == 4U);
+            BOOST_TEST(order.back() == 1500);
+        }
     }
-    BOOST_TEST(order == (std::vector<int>{1, 1500}), boost::test_tools::per_element());
-    // More tasks than workers: the short ones go to the free worker instead of queueing behind
-    // the slow one (a worker is sent one task ahead until its tasks were timed).
-    order.clear();
-    for (int v : p.imap_unordered(sleep_ms, std::vector<int>{1500, 1, 2, 3}))
-    {
-        order.push_back(v);
-    }
-    BOOST_REQUIRE(order.size() == 4U);
-    BOOST_TEST(order.back() == 1500);
 }
 
 BOOST_AUTO_TEST_CASE(apply_and_apply_async_with_callbacks)
 {
-    pool p(1);
-    BOOST_TEST(p.apply(f, 3) == 9);
-    std::atomic<int> value{0};
-    auto ok = p.apply_async(f, std::tuple{9}, [&](int v) { value = v; });
-    BOOST_TEST(ok.result(patience) == 81);
-    BOOST_TEST(value.load() == 81);
-    std::atomic<bool> failed{false};
-    auto bad = p.apply_async(
-        fail_on_three, std::tuple{3}, [](int) {},
-        [&](std::exception_ptr e)
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
         {
-            try
-            {
-                std::rethrow_exception(e);
-            }
-            catch (const std::out_of_range&)
-            {
-                failed = true;
-            }
-        });
-    BOOST_CHECK_THROW(bad.result(patience), std::out_of_range);
-    BOOST_TEST(failed.load());
+            pool p({.max_workers = 1, .start_method = method});
+            BOOST_TEST(p.apply(f, 3) == 9);
+            std::atomic<int> value{0};
+            auto ok = p.apply_async(f, std::tuple{9}, [&](int v) { value = v; });
+            BOOST_TEST(ok.result(patience) == 81);
+            BOOST_TEST(value.load() == 81);
+            std::atomic<bool> failed{false};
+            auto bad = p.apply_async(
+                fail_on_three, std::tuple{3}, [](int) {},
+                [&](std::exception_ptr e)
+                {
+                    try
+                    {
+                        std::rethrow_exception(e);
+                    }
+                    catch (const std::out_of_range&)
+                    {
+                        failed = true;
+                    }
+                });
+            BOOST_CHECK_THROW(bad.result(patience), std::out_of_range);
+            BOOST_TEST(failed.load());
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(maxtasksperchild_one_gives_each_task_a_fresh_initialized_worker)
@@ -257,16 +317,22 @@ BOOST_AUTO_TEST_CASE(maxtasksperchild_one_gives_each_task_a_fresh_initialized_wo
 
 BOOST_AUTO_TEST_CASE(close_refuses_new_work_and_join_waits_for_what_was_submitted)
 {
-    pool p(2);
-    auto pending = p.apply_async(sleep_ms, std::tuple{100});
-    BOOST_CHECK_THROW(p.join(), weft::invalid_state_error); // join before close, as Python
-    p.close();
-    BOOST_CHECK_THROW(p.apply(f, 1), weft::invalid_state_error);
-    BOOST_CHECK_THROW(p.map(f, std::vector<int>{1}), weft::invalid_state_error);
-    p.join();
-    BOOST_TEST(pending.done());
-    BOOST_TEST(pending.result() == 100);
-    BOOST_TEST(zombie_children() == 0);
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            pool p({.max_workers = 2, .start_method = method});
+            auto pending = p.apply_async(sleep_ms, std::tuple{100});
+            BOOST_CHECK_THROW(p.join(), weft::invalid_state_error); // join before close, as Python
+            p.close();
+            BOOST_CHECK_THROW(p.apply(f, 1), weft::invalid_state_error);
+            BOOST_CHECK_THROW(p.map(f, std::vector<int>{1}), weft::invalid_state_error);
+            p.join();
+            BOOST_TEST(pending.done());
+            BOOST_TEST(pending.result() == 100);
+            BOOST_TEST(zombie_children() == 0);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(terminate_fails_every_unfinished_result_and_leaves_nothing_pending)
@@ -312,8 +378,9 @@ BOOST_AUTO_TEST_CASE(workers_ignore_ctrl_c_and_the_parent_ends_the_pool_in_bound
             }
             BOOST_TEST(a.result(patience) == 300);
             BOOST_TEST(b.result(patience) == 300);
-            // The parent decides: after an interrupt it terminates, and that takes no longer
-            // than killing and reaping the workers, however long their tasks would run.
+            // The parent decides: after an interrupt it terminates, and that takes no
+            // longer than killing and reaping the workers, however long their tasks
+            // would run.
             auto long_one = p.apply_async(sleep_ms, std::tuple{60'000});
             std::this_thread::sleep_for(20ms);
             const auto started = std::chrono::steady_clock::now();
@@ -327,13 +394,19 @@ BOOST_AUTO_TEST_CASE(workers_ignore_ctrl_c_and_the_parent_ends_the_pool_in_bound
 
 BOOST_AUTO_TEST_CASE(the_destructor_closes_and_joins)
 {
-    weft::future<int> later;
+    for (const start_method method : all_methods)
     {
-        pool p(1);
-        later = p.apply_async(sleep_ms, std::tuple{50});
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            weft::future<int> later;
+            {
+                pool p({.max_workers = 1, .start_method = method});
+                later = p.apply_async(sleep_ms, std::tuple{50});
+            }
+            BOOST_TEST(later.done());
+            BOOST_TEST(later.result() == 50);
+        }
     }
-    BOOST_TEST(later.done());
-    BOOST_TEST(later.result() == 50);
 }
 
 BOOST_AUTO_TEST_CASE(processes_below_one_are_rejected)

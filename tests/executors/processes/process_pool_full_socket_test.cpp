@@ -12,7 +12,6 @@
 #include <poll.h>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <unistd.h>
 #include <vector>
 #include <weft/weft.hpp>
@@ -23,31 +22,13 @@
 #include <system_error>
 
 #include "support/many_values.hpp"
+#include "support/nap_then_sum.hpp"
 #include "support/process_pool_tests.hpp"
+
+using weft::testing::nap_then_sum;
 
 namespace
 {
-
-many_values ones(int count)
-{
-    many_values many;
-    for (int i = 0; i < count; ++i)
-    {
-        many.values.emplace_back(1);
-    }
-    return many;
-}
-
-int nap_then_sum(int milliseconds, many_values many)
-{
-    std::this_thread::sleep_for(std::chrono::milliseconds(milliseconds));
-    int sum = 0;
-    for (const auto& v : many.values)
-    {
-        sum += v.get();
-    }
-    return sum;
-}
 
 // An argument the worker cannot decode: a task of (it, shared value) fails before its worker
 // fetches the shared value's descriptor, which stays in the worker's socket.

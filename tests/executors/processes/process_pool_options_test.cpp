@@ -6,7 +6,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -17,6 +16,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "pool_test_support.hpp"
+#include "support/run_count.hpp"
 
 using namespace std::chrono_literals;
 using weft::future;
@@ -27,6 +27,8 @@ using weft::test::all_methods;
 using weft::test::fresh_temp_path;
 using weft::test::patience;
 using weft::test::zombie_children;
+using weft::testing::count_run;
+using weft::testing::runs;
 
 namespace
 {
@@ -52,24 +54,6 @@ void refuse_to_start(std::string why)
 void exit_at_start(int code)
 {
     std::_Exit(code);
-}
-
-// Counts its runs in the file at `path` (one line each).
-void count_run(const std::string& path)
-{
-    std::ofstream(path, std::ios::app) << "run\n";
-}
-
-int runs(const std::string& path)
-{
-    std::ifstream in(path);
-    std::string line;
-    int n = 0;
-    while (std::getline(in, line))
-    {
-        ++n;
-    }
-    return n;
 }
 
 // Dies by SIGKILL the first `deaths` times it runs, then answers 42.
@@ -166,18 +150,25 @@ BOOST_AUTO_TEST_CASE(a_throwing_initializer_breaks_the_pool_with_a_clear_error)
 
 BOOST_AUTO_TEST_CASE(workers_that_keep_dying_at_start_break_the_pool)
 {
-    process_pool_executor pool(
-        {.max_workers = 1, .initializer = worker_initializer(exit_at_start, 7)});
-    auto f = pool.submit(configured);
-    BOOST_CHECK_EXCEPTION(f.result(patience), weft::broken_executor_error,
-                          [](const weft::broken_executor_error& e)
-                          {
-                              const std::string what = e.what();
-                              return what.find("keep dying") != std::string::npos &&
-                                     what.find("exit code 7") != std::string::npos;
-                          });
-    pool.shutdown(true);
-    BOOST_TEST(zombie_children() == 0);
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 1,
+                                        .start_method = method,
+                                        .initializer = worker_initializer(exit_at_start, 7)});
+            auto f = pool.submit(configured);
+            BOOST_CHECK_EXCEPTION(f.result(patience), weft::broken_executor_error,
+                                  [](const weft::broken_executor_error& e)
+                                  {
+                                      const std::string what = e.what();
+                                      return what.find("keep dying") != std::string::npos &&
+                                             what.find("exit code 7") != std::string::npos;
+                                  });
+            pool.shutdown(true);
+            BOOST_TEST(zombie_children() == 0);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(max_retries_reruns_a_task_whose_worker_died)
@@ -203,28 +194,43 @@ BOOST_AUTO_TEST_CASE(max_retries_reruns_a_task_whose_worker_died)
 
 BOOST_AUTO_TEST_CASE(max_retries_never_reruns_a_task_that_threw)
 {
-    const std::string path = fresh_temp_path("thrown");
-    process_pool_executor pool({.max_workers = 1, .max_retries = 3});
-    BOOST_CHECK_THROW(pool.submit(throw_counted, path).result(patience), std::logic_error);
-    BOOST_TEST(runs(path) == 1);
-    std::filesystem::remove(path);
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            const std::string path = fresh_temp_path("thrown");
+            process_pool_executor pool(
+                {.max_workers = 1, .start_method = method, .max_retries = 3});
+            BOOST_CHECK_THROW(pool.submit(throw_counted, path).result(patience), std::logic_error);
+            BOOST_TEST(runs(path) == 1);
+            std::filesystem::remove(path);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(the_restart_limit_breaks_a_pool_whose_workers_keep_dying)
 {
-    process_pool_executor pool({.max_workers = 1, .restart_limit = {.deaths = 2, .within = 60s}});
-    for (int i = 0; i < 2; ++i)
+    for (const start_method method : all_methods)
     {
-        BOOST_CHECK_THROW(pool.submit(die).result(patience), weft::worker_died_error);
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 1,
+                                        .start_method = method,
+                                        .restart_limit = {.deaths = 2, .within = 60s}});
+            for (int i = 0; i < 2; ++i)
+            {
+                BOOST_CHECK_THROW(pool.submit(die).result(patience), weft::worker_died_error);
+            }
+            BOOST_TEST(pool.submit(my_pid).result(patience) > 0); // two deaths are allowed
+            BOOST_CHECK_THROW(pool.submit(die).result(patience), weft::worker_died_error);
+            BOOST_CHECK_EXCEPTION(
+                pool.submit(my_pid).result(patience), weft::broken_executor_error,
+                [](const weft::broken_executor_error& e)
+                { return std::string(e.what()).find("restart limit") != std::string::npos; });
+            pool.shutdown(true);
+            BOOST_TEST(zombie_children() == 0);
+        }
     }
-    BOOST_TEST(pool.submit(my_pid).result(patience) > 0); // two deaths are allowed
-    BOOST_CHECK_THROW(pool.submit(die).result(patience), weft::worker_died_error);
-    BOOST_CHECK_EXCEPTION(
-        pool.submit(my_pid).result(patience), weft::broken_executor_error,
-        [](const weft::broken_executor_error& e)
-        { return std::string(e.what()).find("restart limit") != std::string::npos; });
-    pool.shutdown(true);
-    BOOST_TEST(zombie_children() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(max_memory_per_child_replaces_a_worker_that_grew)

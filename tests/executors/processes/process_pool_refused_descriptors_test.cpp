@@ -6,41 +6,29 @@
 #define BOOST_TEST_MODULE process_pool_refused_descriptors
 #define BOOST_TEST_NO_MAIN
 #include <cerrno>
-#include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
-#include <new>
-#include <signal.h>
 #include <string>
-#include <thread>
 #include <unistd.h>
 #include <vector>
 #include <weft/weft.hpp>
 
 #include <boost/test/unit_test.hpp>
 #include <linux/capability.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <system_error>
 
+#include "support/in_a_forked_child.hpp"
 #include "support/many_values.hpp"
+#include "support/nap_then_sum.hpp"
 #include "support/process_pool_tests.hpp"
+
+using weft::testing::nap_then_sum;
+using weft::testing::sum_values;
 
 namespace
 {
-
-int sum_values(many_values many)
-{
-    int sum = 0;
-    for (const auto& v : many.values)
-    {
-        sum += v.get();
-    }
-    return sum;
-}
 
 int increment(weft::shared_value<int> v)
 {
@@ -80,62 +68,18 @@ void drop_resource_capabilities()
     }
 }
 
-many_values ones(int count)
-{
-    many_values many;
-    for (int i = 0; i < count; ++i)
-    {
-        many.values.emplace_back(1);
-    }
-    return many;
-}
-
-int nap_then_sum(int milliseconds, many_values many)
-{
-    std::this_thread::sleep_for(std::chrono::milliseconds(milliseconds));
-    return sum_values(std::move(many));
-}
-
-// Runs `body` on a report of type R in shared memory in a forked child, killed past `patience`.
+// Runs `body` on a report of type R in a forked child without the capabilities that lift the
+// descriptor limit, killed past `patience`.
 template <class R, class Body>
 R in_a_child(Body body)
 {
-    void* memory =
-        ::mmap(nullptr, sizeof(R), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    BOOST_TEST_REQUIRE(memory != MAP_FAILED);
-    auto* report = new (memory) R();
-    std::fflush(nullptr);
-    const pid_t child = ::fork();
-    BOOST_TEST_REQUIRE(child >= 0);
-    if (child == 0)
-    {
-        try
+    return weft::testing::in_a_forked_child<R>(
+        [&body](R& report)
         {
             drop_resource_capabilities();
-            body(*report);
-        }
-        catch (const std::exception& e)
-        {
-            std::fprintf(stderr, "child: %s\n", e.what());
-        }
-        std::fflush(nullptr);
-        ::_exit(0);
-    }
-    int status = -1;
-    const auto until = std::chrono::steady_clock::now() + patience;
-    while (::waitpid(child, &status, WNOHANG) == 0)
-    {
-        if (std::chrono::steady_clock::now() >= until)
-        {
-            ::kill(child, SIGKILL);
-            (void)::waitpid(child, &status, 0);
-            break;
-        }
-        std::this_thread::sleep_for(1ms);
-    }
-    R copy = *report;
-    ::munmap(memory, sizeof(R));
-    return copy;
+            body(report);
+        },
+        {.limit = patience});
 }
 
 // In a forked child: a pool whose process may have at most 64 descriptors in flight, sent a
@@ -145,11 +89,7 @@ void run_refusal(refusal_report& report)
 {
     process_pool_executor pool({.max_workers = 1, .start_method = start_method::fork});
     const std::vector<pid_t> workers = pool.worker_pids();
-    many_values many;
-    for (int i = 0; i < 300; ++i)
-    {
-        many.values.emplace_back(1);
-    }
+    const many_values many = ones(300);
     rlimit normal{};
     (void)::getrlimit(RLIMIT_NOFILE, &normal);
     const rlimit low{64, normal.rlim_max}; // the descriptors open already stay open

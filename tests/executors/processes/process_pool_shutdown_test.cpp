@@ -1,12 +1,12 @@
 // process_pool_executor's shutdown: cancel_futures cancels what has not started, wait = false
 // lets running calls finish, the destructor waits, and submit() is refused afterwards;
-// terminate() ends running calls at once, the way out after a Ctrl-C.
+// terminate() ends running calls at once, the way out after a Ctrl-C. Each under the three
+// start methods.
 #define BOOST_TEST_MODULE process_pool_shutdown
 #define BOOST_TEST_NO_MAIN
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <signal.h>
 #include <thread>
 #include <unistd.h>
@@ -14,9 +14,8 @@
 #include <weft/weft.hpp>
 
 #include <boost/test/unit_test.hpp>
-#include <sys/mman.h>
-#include <sys/wait.h>
 
+#include "support/in_a_forked_child.hpp"
 #include "support/process_pool_tests.hpp"
 
 using weft::test::zombie_children;
@@ -117,68 +116,49 @@ BOOST_AUTO_TEST_CASE(a_ctrl_c_ends_the_pool_in_bounded_time)
     {
         BOOST_TEST_CONTEXT(weft::to_string(method))
         {
-            void* memory = ::mmap(nullptr, sizeof(interrupt_report), PROT_READ | PROT_WRITE,
-                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-            BOOST_TEST_REQUIRE(memory != MAP_FAILED);
-            auto* report = new (memory) interrupt_report();
-            std::fflush(nullptr);
-            const pid_t child = ::fork();
-            BOOST_TEST_REQUIRE(child >= 0);
-            if (child == 0)
-            {
-                ::setpgid(0, 0);
-                try
-                {
-                    run_interrupted(*report, method);
-                }
-                catch (const std::exception& e)
-                {
-                    std::fprintf(stderr, "child: %s\n", e.what());
-                }
-                std::fflush(nullptr);
-                ::_exit(0);
-            }
-            int status = -1;
-            const auto until = std::chrono::steady_clock::now() + patience;
-            while (::waitpid(child, &status, WNOHANG) == 0)
-            {
-                if (std::chrono::steady_clock::now() >= until)
-                {
-                    ::kill(-child, SIGKILL);
-                    (void)::waitpid(child, &status, 0);
-                    break;
-                }
-                std::this_thread::sleep_for(1ms);
-            }
-            BOOST_TEST(report->finished == 1);
-            BOOST_TEST(report->workers_alive_after_sigint == 1);
-            BOOST_TEST(report->terminated == 1);
-            BOOST_TEST(report->shutdown_ms >= 0);
-            BOOST_TEST(report->shutdown_ms < 5000); // the task had 20 s to go
-            ::munmap(memory, sizeof(interrupt_report));
+            const auto report = weft::testing::in_a_forked_child<interrupt_report>(
+                [method](interrupt_report& r) { run_interrupted(r, method); },
+                {.own_process_group = true, .limit = patience});
+            BOOST_TEST(report.finished == 1);
+            BOOST_TEST(report.workers_alive_after_sigint == 1);
+            BOOST_TEST(report.terminated == 1);
+            BOOST_TEST(report.shutdown_ms >= 0);
+            BOOST_TEST(report.shutdown_ms < 5000); // the task had 20 s to go
         }
     }
 }
 
 BOOST_AUTO_TEST_CASE(shutdown_without_wait_lets_running_calls_finish)
 {
-    process_pool_executor pool({.max_workers = 2});
-    auto slow = pool.submit(sleep_then, 50, 8);
-    pool.shutdown(false);
-    BOOST_CHECK_THROW((void)pool.submit(square, 1), weft::invalid_state_error);
-    BOOST_TEST(slow.result(patience) == 8);
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 2, .start_method = method});
+            auto slow = pool.submit(sleep_then, 50, 8);
+            pool.shutdown(false);
+            BOOST_CHECK_THROW((void)pool.submit(square, 1), weft::invalid_state_error);
+            BOOST_TEST(slow.result(patience) == 8);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(destructor_waits_for_submitted_calls)
 {
-    future<int> f;
+    for (const start_method method : all_methods)
     {
-        process_pool_executor pool({.max_workers = 1});
-        f = pool.submit(sleep_then, 30, 5);
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            future<int> f;
+            {
+                process_pool_executor pool({.max_workers = 1, .start_method = method});
+                f = pool.submit(sleep_then, 30, 5);
+            }
+            BOOST_TEST(f.done());
+            BOOST_TEST(f.result(patience) == 5);
+            BOOST_TEST(zombie_children() == 0);
+        }
     }
-    BOOST_TEST(f.done());
-    BOOST_TEST(f.result(patience) == 5);
-    BOOST_TEST(zombie_children() == 0);
 }
 
 int main(int argc, char** argv)

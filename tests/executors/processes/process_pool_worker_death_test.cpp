@@ -1,11 +1,18 @@
-// process_pool_executor when workers go: one killed or exiting mid-task fails exactly that
-// task's future and is replaced, and max_tasks_per_child retires workers on purpose; no zombie
-// is left either way. Each under the three start methods.
+// process_pool_executor when workers go: one killed, crashing or exiting mid-task fails exactly
+// that task's future and is replaced, an initializer that throws fails every pending future
+// without a restart loop, and max_tasks_per_child retires workers on purpose; no zombie is left
+// either way. Each under the three start methods.
 #define BOOST_TEST_MODULE process_pool_worker_death
 #define BOOST_TEST_NO_MAIN
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <signal.h>
+#include <stdexcept>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -13,15 +20,51 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "support/eventually.hpp"
 #include "support/process_pool_tests.hpp"
+#include "support/run_count.hpp"
 
+using weft::test::fresh_temp_path;
 using weft::test::report_pid_and_hang;
 using weft::test::wait_for_pid_file;
 using weft::test::zombie_children;
+using weft::testing::count_run;
+using weft::testing::eventually;
 using weft::testing::exit_with;
 using weft::testing::my_pid;
+using weft::testing::runs;
 
-// A hundred rounds under the default start method (forkserver), twenty under the others.
+namespace
+{
+
+// A crash: a store through a null pointer, with the default action for SIGSEGV (a sanitizer's
+// handler would report it and abort instead), unchecked by the sanitizers (UBSan would abort
+// first) and opaque to the compiler (which drops, or traps, a store it can see is through null).
+__attribute__((no_sanitize("address", "undefined", "thread"))) int segfault(int)
+{
+    std::signal(SIGSEGV, SIG_DFL);
+    volatile int* volatile nowhere = nullptr;
+    *nowhere = 1;
+    return -1;
+}
+
+// Leaves the worker the ordinary way, atexit handlers and static destructors included.
+int exit_seven_mid_task(int)
+{
+    std::exit(7);
+}
+
+// Counts its run at `path`, waits until `path`.go exists (bounded: 10 s), then throws.
+void count_wait_and_refuse(std::string path)
+{
+    count_run(path);
+    weft::testing::eventually([&] { return std::filesystem::exists(path + ".go"); });
+    throw std::runtime_error("no database");
+}
+
+} // namespace
+
+// A hundred rounds under each start method.
 BOOST_AUTO_TEST_CASE(kill_9_mid_task_fails_only_that_future_a_hundred_times)
 {
     for (const start_method method : all_methods)
@@ -30,7 +73,7 @@ BOOST_AUTO_TEST_CASE(kill_9_mid_task_fails_only_that_future_a_hundred_times)
         {
             process_pool_executor pool({.max_workers = 2, .start_method = method});
             std::set<pid_t> killed;
-            const int rounds = method == start_method::forkserver ? 100 : 20;
+            const int rounds = 100;
             for (int round = 0; round < rounds; ++round)
             {
                 const std::string path =
@@ -75,6 +118,138 @@ BOOST_AUTO_TEST_CASE(kill_9_mid_task_fails_only_that_future_a_hundred_times)
             BOOST_TEST(zombie_children() == 0);
             pool.shutdown(true);
             BOOST_TEST(zombie_children() == 0);
+        }
+    }
+}
+
+// A crash (SIGSEGV) inside a task fails that task's future alone, with an error naming the
+// signal, the worker's pid and the task; a replacement starts and every other future completes.
+BOOST_AUTO_TEST_CASE(a_worker_that_segfaults_mid_task_fails_only_that_future)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 2, .start_method = method});
+            const std::vector<pid_t> started = pool.worker_pids();
+            BOOST_REQUIRE(started.size() == 2U);
+            std::vector<future<int>> before;
+            for (int i = 0; i < 10; ++i)
+            {
+                before.push_back(pool.submit(square, i));
+            }
+            auto crashed = pool.submit(segfault, 0);
+            std::vector<future<int>> after;
+            for (int i = 0; i < 10; ++i)
+            {
+                after.push_back(pool.submit(square, i));
+            }
+            pid_t dead = 0;
+            BOOST_CHECK_EXCEPTION(
+                crashed.result(patience), weft::worker_died_error,
+                [&](const weft::worker_died_error& e)
+                {
+                    dead = e.pid();
+                    const std::string what = e.what();
+                    BOOST_TEST_MESSAGE(what);
+                    return e.exitcode() == -SIGSEGV && what.find("SIGSEGV") != std::string::npos &&
+                           what.find("worker " + std::to_string(e.pid())) != std::string::npos &&
+                           e.task() != 0 &&
+                           what.find("task " + std::to_string(e.task())) != std::string::npos;
+                });
+            BOOST_TEST((dead == started[0] || dead == started[1]), "the dead was not a worker");
+            for (int i = 0; i < 10; ++i)
+            {
+                BOOST_TEST(before[i].result(patience) == i * i);
+                BOOST_TEST(after[i].result(patience) == i * i);
+            }
+            // The replacement: two workers again, the dead one not among them.
+            BOOST_TEST(eventually(
+                [&]
+                {
+                    const std::vector<pid_t> now = pool.worker_pids();
+                    return now.size() == 2U && std::find(now.begin(), now.end(), dead) == now.end();
+                }));
+            BOOST_TEST(pool.submit(square, 12).result(patience) == 144);
+            pool.shutdown(true);
+            BOOST_TEST(zombie_children() == 0);
+        }
+    }
+}
+
+// std::exit() in a task (atexit handlers and static destructors run in the worker) fails that
+// task's future with the exit code; the call behind it runs on a replacement.
+BOOST_AUTO_TEST_CASE(a_worker_that_calls_std_exit_mid_task_fails_that_future_with_the_code)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 1, .start_method = method});
+            const pid_t first = pool.worker_pids().at(0);
+            auto gone = pool.submit(exit_seven_mid_task, 0);
+            auto next = pool.submit(my_pid);
+            BOOST_CHECK_EXCEPTION(gone.result(patience), weft::worker_died_error,
+                                  [first](const weft::worker_died_error& e)
+                                  {
+                                      const std::string what = e.what();
+                                      return e.exitcode() == 7 && e.pid() == first &&
+                                             what.find("exited with code 7") != std::string::npos;
+                                  });
+            const pid_t replacement = next.result(patience);
+            BOOST_TEST(replacement > 0);
+            BOOST_TEST(replacement != first);
+            pool.shutdown(true);
+            BOOST_TEST(zombie_children() == 0);
+        }
+    }
+}
+
+// An initializer that throws while 50 calls wait: every one of their futures fails with the
+// broken-pool error naming the initializer's exception, none hangs, and no worker is started
+// again and again (each of the two workers runs the initializer at most once).
+BOOST_AUTO_TEST_CASE(a_throwing_initializer_fails_every_pending_future_without_a_restart_loop)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            const std::string path = fresh_temp_path("initializer_runs");
+            std::filesystem::remove(path + ".go");
+            process_pool_executor pool(
+                {.max_workers = 2,
+                 .start_method = method,
+                 .initializer = weft::worker_initializer(count_wait_and_refuse, path)});
+            // No initializer has thrown yet (they wait for the .go file): each submit() queues.
+            std::vector<future<int>> pending;
+            for (int i = 0; i < 50; ++i)
+            {
+                pending.push_back(pool.submit(square, i));
+            }
+            {
+                std::ofstream(path + ".go") << "go";
+            }
+            const auto started = std::chrono::steady_clock::now();
+            for (auto& f : pending)
+            {
+                BOOST_CHECK_EXCEPTION(f.result(patience), weft::broken_executor_error,
+                                      [](const weft::broken_executor_error& e)
+                                      {
+                                          const std::string what = e.what();
+                                          return what.find("initializer") != std::string::npos &&
+                                                 what.find("no database") != std::string::npos;
+                                      });
+            }
+            BOOST_TEST((std::chrono::steady_clock::now() - started < 10s));
+            BOOST_CHECK_THROW((void)pool.submit(square, 1), weft::broken_executor_error);
+            pool.shutdown(true);
+            BOOST_TEST(pool.worker_pids().empty());
+            // Counted after shutdown: a worker started in a loop would have run it again.
+            BOOST_TEST(runs(path) >= 1);
+            BOOST_TEST(runs(path) <= 2);
+            BOOST_TEST(zombie_children() == 0);
+            std::filesystem::remove(path);
+            std::filesystem::remove(path + ".go");
         }
     }
 }

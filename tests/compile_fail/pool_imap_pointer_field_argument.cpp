@@ -1,0 +1,24 @@
+// pool::imap's inputs are its arguments: a struct with a pointer field is refused.
+#include <vector>
+#include <weft/weft.hpp>
+
+struct named
+{
+    int id;
+    const char* name;
+};
+
+int id_of(named n)
+{
+    return n.id;
+}
+
+int main()
+{
+    weft::pool pool(1);
+    const std::vector<named> inputs = {{1, "one"}, {2, "two"}};
+    for (int v : pool.imap(id_of, inputs))
+    {
+        (void)v;
+    }
+}

@@ -1,0 +1,20 @@
+// process_pool_executor::submit: a struct whose field points into the sender's memory is
+// refused.
+#include <weft/weft.hpp>
+
+struct named
+{
+    int id;
+    const char* name;
+};
+
+int id_of(named n)
+{
+    return n.id;
+}
+
+int main()
+{
+    weft::process_pool_executor pool({.max_workers = 1});
+    (void)pool.submit(id_of, named{1, "one"});
+}
