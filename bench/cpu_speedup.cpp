@@ -28,7 +28,7 @@
 //
 // Run: build-bench/bench/cpu_speedup [N [K [REPEATS [SCRIPT [PY_N]]]]]
 //      defaults 6000000 64 3 bench/cpu_speedup.py 400000; SCRIPT "-" skips Python. About 20 s
-//      for weft and 40 s for Python on the 2-core VM.
+//      for weft and 15 s for Python on the 2-core VM (measured busy, load 5-6).
 
 #include <algorithm>
 #include <cstdint>

@@ -29,7 +29,7 @@
 //
 // Run: build-bench/bench/pool_startup [WORKERS [RUNS [SCRIPT]]]
 //      defaults hardware_concurrency 10 bench/pool_startup.py; SCRIPT "-" skips Python. About
-//      1 s for weft and 15 s for Python on the 2-core VM.
+//      1 s for weft and 10 s for Python on the 2-core VM.
 
 #include <algorithm>
 #include <chrono>

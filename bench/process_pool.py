@@ -16,7 +16,7 @@ Output rows (process_pool.cpp parses them, one per method):
 
     python3 bench/process_pool.py [COUNT [METHODS [COLD_TRIPS [WARM_TRIPS]]]]
         defaults 50000 all 200 2000; METHODS: a comma list of fork, spawn, forkserver, or "all".
-        About 5-15 s per method on the 2-core VM (COUNT at 2-10k tasks/s is most of it).
+        About 7 s per method on the 2-core VM (COUNT at 2-10k tasks/s is most of it).
 """
 
 import concurrent.futures
