@@ -1,4 +1,5 @@
-"""cpu_speedup.py: Python's side of bench/cpu_speedup.cpp.
+"""cpu_speedup.py: Python's side of bench/cpu_speedup.cpp, which runs it after its own side
+(and parses the NAME T s  speedup Sx rows) and prints both speedups side by side.
 
 Counts the primes below N by trial division (odd divisors up to sqrt(n)), split into K chunks
 [lo, hi) of equal width, and prints the same lines as the C++ program:

@@ -7,9 +7,16 @@
 //                 .window = WINDOW}), the lazy range consumed and summed
 //   pool::map     weft::pool::map(inc, views::iota(0, n), c, POOL_WINDOW), the returned vector
 //                 summed
-// n is N for chunksize >= 100 and N * chunksize / 100 below (N/100 at chunksize 1, N/10 at
-// chunksize 10): Python at chunksize 1 manages a few thousand items/s, and a million would take
-// minutes. Every figure is items/s, so the sizes compare; the n column says which was used.
+// n is N at every chunksize for weft (--full, the default), or, with --reduced, N for chunksize
+// >= 100 and N * chunksize / 100 below (N/100 at chunksize 1, N/10 at chunksize 10), as before.
+// Python always uses the reduced n: at chunksize 1 it manages a few thousand items/s, and a
+// million would take minutes. Every figure is items/s, so the sizes compare; the n columns say
+// which was used. Why full is the default: weft's full n costs seconds, not minutes. Measured on
+// the 2-core VM, busy with other builds (load average 4.8-6.1), 2026-11-30, weft side only
+// (SCRIPT "-"), N 1000000, 3 repeats: forkserver 5.2 s with --full against 0.4 s with
+// --reduced; all three methods 18.2 s with --full. That is far below the ~2 minutes that would
+// have kept the reduced n as the default; --reduced gives the old sizes back, for comparison
+// with earlier runs. (Python's side, run after, is unchanged: ~20 s for forkserver.)
 //
 // Pools are created (fork first, while the process has no other thread) and warmed before any
 // timing: maps of getpid over W items at chunksize 1 until W distinct workers answered. The timed
@@ -17,15 +24,18 @@
 // the sides of a chunksize in rotated order; figures are medians over REPEATS. The sum must be
 // n(n+1)/2: the program exits 1 on a mismatch (or on an exception). No time is asserted.
 //
-// Then, unless SCRIPT is "-", it runs `python3 SCRIPT N REPEATS METHODS` (pool_map.py: the same
-// n per chunksize, Pool.map and ProcessPoolExecutor.map on os.cpu_count() workers, each warmed
-// first) and prints weft ÷ Python per chunksize. Target: >= 20x Pool.map at every chunksize.
+// Then, unless SCRIPT is "-", it runs `python3 SCRIPT N REPEATS METHODS` (pool_map.py: the
+// reduced n per chunksize, Pool.map and ProcessPoolExecutor.map on os.cpu_count() workers, each
+// warmed first) and prints weft ÷ Python per chunksize. Target: >= 20x Pool.map at every
+// chunksize.
 //
-// Run: build-bench/bench/pool_map [N [REPEATS [METHODS [SCRIPT [WINDOW [POOL_WINDOW]]]]]]
-//      defaults 1000000 3 forkserver bench/pool_map.py 0; METHODS: a comma list of fork, spawn,
-//      forkserver, or "all"; WINDOW: executor.map's window in chunks (0: the default, at least two
-//      per worker); POOL_WINDOW: pool::map's, 0 (the default) or "eager" (every chunk at once, as
-//      Python). About 10 s for weft and 20 s for Python (forkserver) on the 2-core VM.
+// Run: build-bench/bench/pool_map [--full|--reduced] [N [REPEATS [METHODS [SCRIPT [WINDOW
+//      [POOL_WINDOW]]]]]]
+//      defaults --full 1000000 3 forkserver bench/pool_map.py 0; METHODS: a comma list of fork,
+//      spawn, forkserver, or "all"; WINDOW: executor.map's window in chunks (0: the default, at
+//      least two per worker); POOL_WINDOW: pool::map's, 0 (the default) or "eager" (every chunk
+//      at once, as Python). About 5 s for weft (15-20 s with "all") and 20 s for Python
+//      (forkserver) on the 2-core VM.
 
 #include <cstdint>
 #include <cstdio>
@@ -63,7 +73,8 @@ int worker_pid(int)
 constexpr std::size_t chunksizes[] = {1, 10, 100, 1'000, 10'000};
 constexpr std::size_t n_chunksizes = sizeof chunksizes / sizeof chunksizes[0];
 
-std::int64_t items_for(std::int64_t n, std::size_t chunksize)
+// Python's n per chunksize, and weft's with --reduced.
+std::int64_t reduced_items(std::int64_t n, std::size_t chunksize)
 {
     return chunksize >= 100 ? n : n * static_cast<std::int64_t>(chunksize) / 100;
 }
@@ -154,12 +165,27 @@ std::vector<python_row> run_python(const std::string& script, std::int64_t n, in
 int main(int argc, char** argv)
 {
     weft::main_guard(argc, argv);
-    const std::int64_t n = argc > 1 ? std::atoll(argv[1]) : 1'000'000;
-    const int repeats = argc > 2 ? std::atoi(argv[2]) : 3;
-    const std::string methods_arg = argc > 3 ? argv[3] : "forkserver";
-    const std::string script = argc > 4 ? argv[4] : WEFT_POOL_MAP_PY;
-    const long long window_arg = argc > 5 ? std::atoll(argv[5]) : 0;
-    const std::string pool_window_arg = argc > 6 ? argv[6] : "0";
+    // --full / --reduced anywhere; the rest are positional.
+    bool full = true;
+    std::vector<const char*> args;
+    for (int i = 0; i < argc; ++i)
+    {
+        if (std::strcmp(argv[i], "--full") == 0 || std::strcmp(argv[i], "--reduced") == 0)
+        {
+            full = std::strcmp(argv[i], "--full") == 0;
+            continue;
+        }
+        args.push_back(argv[i]);
+    }
+    const std::size_t n_args = args.size();
+    const std::int64_t n = n_args > 1 ? std::atoll(args[1]) : 1'000'000;
+    const int repeats = n_args > 2 ? std::atoi(args[2]) : 3;
+    const std::string methods_arg = n_args > 3 ? args[3] : "forkserver";
+    const std::string script = n_args > 4 ? args[4] : WEFT_POOL_MAP_PY;
+    const long long window_arg = n_args > 5 ? std::atoll(args[5]) : 0;
+    const std::string pool_window_arg = n_args > 6 ? args[6] : "0";
+    const auto items_for = [full](std::int64_t items, std::size_t chunksize)
+    { return full ? items : reduced_items(items, chunksize); };
     const bool eager = pool_window_arg == "eager";
     const long long pool_window_number = eager ? 0 : std::atoll(pool_window_arg.c_str());
     std::vector<weft::start_method> methods;
@@ -167,9 +193,9 @@ int main(int argc, char** argv)
         !parse_methods(methods_arg, methods))
     {
         std::fprintf(stderr,
-                     "usage: pool_map [N [REPEATS [METHODS [SCRIPT [WINDOW [POOL_WINDOW]]]]]]: "
-                     "N >= 100, REPEATS >= 1, METHODS fork,spawn,forkserver or all, WINDOW >= 0, "
-                     "POOL_WINDOW >= 0 or eager\n");
+                     "usage: pool_map [--full|--reduced] [N [REPEATS [METHODS [SCRIPT [WINDOW "
+                     "[POOL_WINDOW]]]]]]: N >= 100, REPEATS >= 1, METHODS fork,spawn,forkserver "
+                     "or all, WINDOW >= 0, POOL_WINDOW >= 0 or eager\n");
         return 2;
     }
     const std::size_t pool_window =
@@ -211,11 +237,20 @@ int main(int argc, char** argv)
 
     std::printf("pool_map: inc(int) over iota(0, n), %d workers (hardware_concurrency), %d "
                 "repeats, executor.map window %s, pool::map window %s, medians in items/s\n",
-                workers, repeats, window == 0 ? "default" : argv[5],
+                workers, repeats, window == 0 ? "default" : args[5],
                 pool_window_arg == "0" ? "default" : pool_window_arg.c_str());
-    std::printf("n = %lld for chunksize >= 100, N*chunksize/100 below (smaller n at chunksize 1 "
-                "and 10; items/s compare)\n",
-                static_cast<long long>(n));
+    if (full)
+    {
+        std::printf("n = %lld at every chunksize (--full; Python's n is smaller at chunksize 1 "
+                    "and 10: N*chunksize/100; items/s compare)\n",
+                    static_cast<long long>(n));
+    }
+    else
+    {
+        std::printf("n = %lld for chunksize >= 100, N*chunksize/100 below (--reduced: the same "
+                    "n as Python's; items/s compare)\n",
+                    static_cast<long long>(n));
+    }
     bool correct = true;
     for (int r = 0; r < repeats; ++r)
     {
@@ -302,7 +337,10 @@ int main(int argc, char** argv)
     if (script != "-")
     {
         const std::vector<python_row> rows = run_python(script, n, repeats, methods_arg);
-        std::printf("\nweft / Python (items/s over items/s); target >= 20x Pool.map\n");
+        std::printf("\nweft / Python (items/s over items/s; weft's n %s); target >= 20x "
+                    "Pool.map\n",
+                    full ? "is N at every chunksize, Python's N*chunksize/100 below 100"
+                         : "and Python's are the same");
         std::printf("%-10s %9s %15s %15s %15s %15s\n", "method", "chunksize", "pool/Pool.map",
                     "exec/Pool.map", "exec/PPE.map", "pool/PPE.map");
         for (std::size_t m = 0; m < all.size(); ++m)

@@ -5,8 +5,9 @@ inc(x) = x + 1 over range(n) at chunksize 1, 10, 100, 1,000 and 10,000, per star
   ProcessPoolExecutor.map  ProcessPoolExecutor(W, mp_context=get_context(m))
                            .map(inc, range(n), chunksize=c), the results summed
 W = os.cpu_count(). n is N for chunksize >= 100 and N * chunksize // 100 below (N/100 at
-chunksize 1, N/10 at chunksize 10), as in the C++ program: Python manages only a few thousand
-items/s at chunksize 1, so a million would take minutes. Figures are items/s, so the sizes
+chunksize 1, N/10 at chunksize 10), as in the C++ program with --reduced (by default the C++
+program maps the full N at every chunksize): Python manages only a few thousand items/s at
+chunksize 1, so a million would take minutes. Figures are items/s, so the sizes
 compare. Every pool is created and warmed before timing (W tasks that meet at a Barrier(W),
 passed through the initializer, so that W workers have started and answered); start-up is
 excluded. Each repeat runs every chunksize, the two sides in alternating order; figures are

@@ -16,26 +16,41 @@
 //               both counted from the kill
 //   shutdown    the destructor (shutdown(wait = true): every worker told to stop and reaped)
 // Medians over RUNS. The first forkserver run also starts the fork server (a spawn of this
-// program): its ready time is printed apart as "first". Python's side: pool_startup.py
-// (FLOORS.md: Pool start-up with 2 workers, fork 7-20 ms, spawn 107-239 ms); Python's
-// ProcessPoolExecutor has no replacement to time (a killed worker breaks the pool).
+// program): its ready time is printed apart as "first".
 //
-// Run: build-bench/bench/pool_startup [WORKERS [RUNS]]      (defaults: hardware_concurrency, 10)
+// Then, unless SCRIPT is "-", it runs `python3 SCRIPT WORKERS RUNS` (pool_startup.py: Python's
+// ProcessPoolExecutor and Pool, the same WORKERS, construct / ready / shutdown per start method;
+// FLOORS.md: Pool start-up with 2 workers, fork 7-20 ms, spawn 107-239 ms) and prints Python ÷
+// weft per start method for ready, first ready and shutdown (how many times faster weft is).
+// Python has no replacement to time: a killed worker breaks a ProcessPoolExecutor (every later
+// submit raises BrokenProcessPool; pool_startup.py checks it), so its recovery is a new pool,
+// and the last column compares weft's replacement (replace-answer) with Python's ready time of
+// a new ProcessPoolExecutor (its shutdown of the broken one not counted). No target: reported.
+//
+// Run: build-bench/bench/pool_startup [WORKERS [RUNS [SCRIPT]]]
+//      defaults hardware_concurrency 10 bench/pool_startup.py; SCRIPT "-" skips Python. About
+//      1 s for weft and 10 s for Python on the 2-core VM.
 
 #include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <set>
+#include <string>
 #include <thread>
 #include <unistd.h>
 #include <vector>
 #include <weft/weft.hpp>
 
 #include "bench/support/bench_support.hpp"
+
+#ifndef WEFT_POOL_STARTUP_PY
+#define WEFT_POOL_STARTUP_PY "bench/pool_startup.py"
+#endif
 
 namespace
 {
@@ -156,6 +171,68 @@ bool one_run(weft::start_method method, int workers, samples& out)
     return true;
 }
 
+// One row of pool_startup.py's tables, in ms; `killed`: what a kill -9 did to the executor.
+struct python_row
+{
+    double construct = 0, ready = 0, first = 0, shutdown = 0;
+    std::string killed;
+};
+
+struct python_rows
+{
+    std::map<std::string, python_row> ppe, pool;
+};
+
+// Runs pool_startup.py, echoes its output and returns its rows, by section and method.
+python_rows run_python(const std::string& script, int workers, int runs)
+{
+    const std::string command =
+        "python3 '" + script + "' " + std::to_string(workers) + " " + std::to_string(runs);
+    std::printf("\n$ %s\n", command.c_str());
+    std::fflush(stdout);
+    python_rows rows;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (pipe == nullptr)
+    {
+        return rows;
+    }
+    char line[512];
+    std::map<std::string, python_row>* section = nullptr;
+    while (std::fgets(line, sizeof line, pipe) != nullptr)
+    {
+        std::fputs(line, stdout);
+        if (std::strncmp(line, "ProcessPoolExecutor ", 20) == 0)
+        {
+            section = &rows.ppe;
+            continue;
+        }
+        if (std::strncmp(line, "Pool ", 5) == 0)
+        {
+            section = &rows.pool;
+            continue;
+        }
+        char method[32];
+        char killed[64] = "";
+        python_row row;
+        if (section == &rows.ppe &&
+            std::sscanf(line, "%31s %lf %lf %lf %lf %63[^\n]", method, &row.construct, &row.ready,
+                        &row.first, &row.shutdown, killed) == 6)
+        {
+            row.killed = killed;
+            rows.ppe[method] = row;
+        }
+        else if (section == &rows.pool &&
+                 std::sscanf(line, "%31s %lf %lf %lf", method, &row.construct, &row.ready,
+                             &row.shutdown) == 4)
+        {
+            rows.pool[method] = row;
+        }
+    }
+    std::fflush(stdout);
+    ::pclose(pipe);
+    return rows;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -165,9 +242,11 @@ int main(int argc, char** argv)
                             ? std::atoi(argv[1])
                             : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
     const int runs = argc > 2 ? std::atoi(argv[2]) : 10;
+    const std::string script = argc > 3 ? argv[3] : WEFT_POOL_STARTUP_PY;
     if (workers < 1 || runs < 1)
     {
-        std::fprintf(stderr, "usage: pool_startup [WORKERS [RUNS]], both >= 1\n");
+        std::fprintf(stderr, "usage: pool_startup [WORKERS [RUNS [SCRIPT]]]: WORKERS, RUNS >= 1, "
+                             "SCRIPT - skips Python\n");
         return 2;
     }
     const std::vector<weft::start_method> methods = {
@@ -195,5 +274,38 @@ int main(int argc, char** argv)
                     bench::median(s.construct), bench::median(s.ready), s.first_ready,
                     bench::median(s.seen), bench::median(s.answered), bench::median(s.shutdown));
     }
+    std::fflush(stdout);
+    if (script == "-")
+    {
+        return 0;
+    }
+
+    const python_rows py = run_python(script, workers, runs);
+    std::printf("\nPython / weft, same run (times in ms over times in ms: how many times faster "
+                "weft is)\n");
+    std::printf("%-10s %10s %10s %10s %10s %10s %10s  %s\n", "method", "ready/PPE", "ready/Pool",
+                "first/PPE", "shut/PPE", "shut/Pool", "replace", "Python after kill -9");
+    for (const auto method : methods)
+    {
+        const samples& s = results[method];
+        const std::string name = weft::to_string(method);
+        const auto ppe = py.ppe.find(name);
+        const auto pool = py.pool.find(name);
+        if (ppe == py.ppe.end() || pool == py.pool.end())
+        {
+            std::printf("%-10s (no Python row)\n", name.c_str());
+            continue;
+        }
+        // replace: Python's recovery from a killed worker (a new ProcessPoolExecutor until
+        // ready) over weft's replacement (kill until the new worker answered).
+        std::printf("%-10s %9.1fx %9.1fx %9.1fx %9.1fx %9.1fx %9.1fx  %s\n", name.c_str(),
+                    ppe->second.ready / bench::median(s.ready),
+                    pool->second.ready / bench::median(s.ready), ppe->second.first / s.first_ready,
+                    ppe->second.shutdown / bench::median(s.shutdown),
+                    pool->second.shutdown / bench::median(s.shutdown),
+                    ppe->second.ready / bench::median(s.answered), ppe->second.killed.c_str());
+    }
+    std::printf("replace = Python's ProcessPoolExecutor ready (a new pool: its recovery) over "
+                "weft's replace-answer\n");
     return 0;
 }

@@ -1,4 +1,6 @@
-"""pool_startup.py: Python's side of bench/pool_startup.cpp.
+"""pool_startup.py: Python's side of bench/pool_startup.cpp, which runs it after its own side,
+parses both tables (a section starts at its "ProcessPoolExecutor" / "Pool" header line) and
+prints Python / weft per start method.
 
 Per start method, RUNS times (methods rotated between runs), medians in ms:
   ProcessPoolExecutor(W, mp_context=ctx)
