@@ -24,7 +24,8 @@ class worker_died_error : public std::runtime_error
     [[nodiscard]] pid_t pid() const noexcept { return m_pid; }
     /// Its exit status, or minus the signal that killed it (as process::exitcode()).
     [[nodiscard]] int exitcode() const noexcept { return m_exitcode; }
-    /// The pool's number for the task (1 for the first task submitted to the pool).
+    /// weft's number for the task, named in what() too: unique within this process and
+    /// increasing in submission order across all its pools (a map chunk has one number).
     [[nodiscard]] std::uint64_t task() const noexcept { return m_task; }
 
   private:

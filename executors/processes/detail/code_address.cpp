@@ -1,5 +1,6 @@
 #include "executors/processes/detail/code_address.hpp"
 
+#include <dlfcn.h>
 #include <link.h>
 #include <stdexcept>
 
@@ -83,14 +84,35 @@ std::uintptr_t resolve_code(const code_address& where)
     query.module = &where.module;
     query.offset = where.offset;
     dl_iterate_phdr(&visit, &query);
-    if (!query.found)
+    if (query.found)
     {
-        throw std::invalid_argument(
-            "weft: a function sent from the parent process is not in this process's code (" +
-            (where.module.empty() ? std::string("the executable") : where.module) +
-            "): parent and child must run the same executable");
+        return query.found_base + where.offset;
     }
-    return query.found_base + where.offset;
+    if (where.module.empty())
+    {
+        throw std::invalid_argument("weft: a function sent from the parent process is not in "
+                                    "this process's code (the executable): parent and child "
+                                    "must run the same executable");
+    }
+    // A library the parent loaded with dlopen() (a plug-in) is not in a fresh executable:
+    // load it here too, as Python's unpickling imports the module a function came from. It
+    // stays loaded for the life of the process: the function may be called at any time.
+    void* library = ::dlopen(where.module.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (library == nullptr)
+    {
+        const char* why = ::dlerror();
+        throw std::invalid_argument("weft: a function sent from the parent process is in " +
+                                    where.module +
+                                    ", which this process has not loaded and could not load (" +
+                                    (why != nullptr ? why : "dlopen failed") + ")");
+    }
+    link_map* loaded = nullptr;
+    if (::dlinfo(library, RTLD_DI_LINKMAP, &loaded) != 0 || loaded == nullptr)
+    {
+        throw std::invalid_argument("weft: could not find where " + where.module +
+                                    " was loaded in this process");
+    }
+    return static_cast<std::uintptr_t>(loaded->l_addr) + where.offset;
 }
 
 } // namespace weft::detail
