@@ -55,6 +55,7 @@
 #include <sys/wait.h>
 
 #include "bench/support/bench_support.hpp"
+#include "bench/support/run_command.hpp"
 
 #ifndef WEFT_CHANNELS_PY
 #define WEFT_CHANNELS_PY "bench/channels.py"
@@ -602,31 +603,25 @@ double med(const std::map<std::string, std::vector<double>>& m, const std::strin
 
 std::map<std::string, double> run_python(const std::string& command)
 {
-    std::printf("\n$ %s\n", command.c_str());
-    std::fflush(stdout);
     std::map<std::string, double> rows;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr)
-    {
-        return rows;
-    }
-    char line[512];
-    while (std::fgets(line, sizeof line, pipe) != nullptr)
-    {
-        std::fputs(line, stdout);
-        char key[128];
-        double value = 0;
-        if (std::sscanf(line, "%127s %lf", key, &value) == 2 && std::strchr(key, '/') != nullptr)
+    const int status = bench::run_command(
+        command, bench::echo::on,
+        [&](const char* line)
         {
-            rows[key] = value;
-        }
-        if (std::strncmp(line, "check: ", 7) == 0 && std::strstr(line, "FAILED") != nullptr)
-        {
-            g_correct = false;
-        }
-    }
-    std::fflush(stdout);
-    if (::pclose(pipe) != 0)
+            char key[128];
+            double value = 0;
+            if (std::sscanf(line, "%127s %lf", key, &value) == 2 &&
+                std::strchr(key, '/') != nullptr)
+            {
+                rows[key] = value;
+            }
+            if (std::strncmp(line, "check: ", 7) == 0 && std::strstr(line, "FAILED") != nullptr)
+            {
+                g_correct = false;
+            }
+        });
+    // -1: popen() failed; the Python side is then passed over, not counted as a failure.
+    if (status > 0)
     {
         std::fprintf(stderr, "channels: %s failed\n", command.c_str());
         g_correct = false;

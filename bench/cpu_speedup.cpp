@@ -47,6 +47,7 @@
 #include <weft/weft.hpp>
 
 #include "bench/support/bench_support.hpp"
+#include "bench/support/run_command.hpp"
 
 #ifndef WEFT_CPU_SPEEDUP_PY
 #define WEFT_CPU_SPEEDUP_PY "bench/cpu_speedup.py"
@@ -186,33 +187,25 @@ std::vector<python_side> run_python(const std::string& script, std::int64_t n, s
 {
     const std::string command = "python3 '" + script + "' " + std::to_string(n) + " " +
                                 std::to_string(k) + " " + std::to_string(repeats);
-    std::printf("\n$ %s\n", command.c_str());
-    std::fflush(stdout);
     std::vector<python_side> rows;
     agreed = false;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr)
-    {
-        return rows;
-    }
-    char line[512];
-    while (std::fgets(line, sizeof line, pipe) != nullptr)
-    {
-        std::fputs(line, stdout);
-        char name[64];
-        python_side row;
-        if (std::sscanf(line, "%63s %lf s speedup %lfx", name, &row.seconds, &row.speedup) == 3)
+    const int status = bench::run_command(
+        command, bench::echo::on,
+        [&](const char* line)
         {
-            row.name = name;
-            rows.push_back(row);
-        }
-        if (std::strncmp(line, "check: all counts agree", 23) == 0)
-        {
-            agreed = true;
-        }
-    }
-    std::fflush(stdout);
-    agreed = ::pclose(pipe) == 0 && agreed;
+            char name[64];
+            python_side row;
+            if (std::sscanf(line, "%63s %lf s speedup %lfx", name, &row.seconds, &row.speedup) == 3)
+            {
+                row.name = name;
+                rows.push_back(row);
+            }
+            if (std::strncmp(line, "check: all counts agree", 23) == 0)
+            {
+                agreed = true;
+            }
+        });
+    agreed = status == 0 && agreed;
     return rows;
 }
 

@@ -52,6 +52,8 @@
 #include <weft/weft.hpp>
 
 #include "bench/support/bench_support.hpp"
+#include "bench/support/run_command.hpp"
+#include "bench/support/start_methods.hpp"
 
 #ifndef WEFT_POOL_MAP_PY
 #define WEFT_POOL_MAP_PY "bench/pool_map.py"
@@ -103,22 +105,6 @@ bool warm(Map map, int workers)
     return static_cast<int>(pids.size()) == workers;
 }
 
-bool parse_methods(const std::string& arg, std::vector<weft::start_method>& out)
-{
-    // Always in the order fork, spawn, forkserver: the fork pools are made first.
-    for (const auto method :
-         {weft::start_method::fork, weft::start_method::spawn, weft::start_method::forkserver})
-    {
-        const std::string name = weft::to_string(method);
-        const std::string list = "," + arg + ",";
-        if (arg == "all" || list.find("," + name + ",") != std::string::npos)
-        {
-            out.push_back(method);
-        }
-    }
-    return !out.empty();
-}
-
 struct python_row
 {
     std::string method;
@@ -132,31 +118,21 @@ std::vector<python_row> run_python(const std::string& script, std::int64_t n, in
 {
     const std::string command = "python3 '" + script + "' " + std::to_string(n) + " " +
                                 std::to_string(repeats) + " " + methods;
-    std::printf("\n$ %s\n", command.c_str());
-    std::fflush(stdout);
     std::vector<python_row> rows;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr)
-    {
-        return rows;
-    }
-    char line[512];
-    while (std::fgets(line, sizeof line, pipe) != nullptr)
-    {
-        std::fputs(line, stdout);
-        char method[32];
-        std::size_t chunksize = 0;
-        long long items = 0;
-        double pool_map = 0;
-        double ppe_map = 0;
-        if (std::sscanf(line, "%31s %zu %lld %lf %lf", method, &chunksize, &items, &pool_map,
-                        &ppe_map) == 5)
-        {
-            rows.push_back({method, chunksize, pool_map, ppe_map});
-        }
-    }
-    std::fflush(stdout);
-    ::pclose(pipe);
+    bench::run_command(command, bench::echo::on,
+                       [&](const char* line)
+                       {
+                           char method[32];
+                           std::size_t chunksize = 0;
+                           long long items = 0;
+                           double pool_map = 0;
+                           double ppe_map = 0;
+                           if (std::sscanf(line, "%31s %zu %lld %lf %lf", method, &chunksize,
+                                           &items, &pool_map, &ppe_map) == 5)
+                           {
+                               rows.push_back({method, chunksize, pool_map, ppe_map});
+                           }
+                       });
     return rows;
 }
 
@@ -190,7 +166,7 @@ int main(int argc, char** argv)
     const long long pool_window_number = eager ? 0 : std::atoll(pool_window_arg.c_str());
     std::vector<weft::start_method> methods;
     if (n < 100 || repeats < 1 || window_arg < 0 || pool_window_number < 0 ||
-        !parse_methods(methods_arg, methods))
+        !bench::parse_methods(methods_arg, methods))
     {
         std::fprintf(stderr,
                      "usage: pool_map [--full|--reduced] [N [REPEATS [METHODS [SCRIPT [WINDOW "

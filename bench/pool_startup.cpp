@@ -47,6 +47,7 @@
 #include <weft/weft.hpp>
 
 #include "bench/support/bench_support.hpp"
+#include "bench/support/run_command.hpp"
 
 #ifndef WEFT_POOL_STARTUP_PY
 #define WEFT_POOL_STARTUP_PY "bench/pool_startup.py"
@@ -188,48 +189,39 @@ python_rows run_python(const std::string& script, int workers, int runs)
 {
     const std::string command =
         "python3 '" + script + "' " + std::to_string(workers) + " " + std::to_string(runs);
-    std::printf("\n$ %s\n", command.c_str());
-    std::fflush(stdout);
     python_rows rows;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr)
-    {
-        return rows;
-    }
-    char line[512];
     std::map<std::string, python_row>* section = nullptr;
-    while (std::fgets(line, sizeof line, pipe) != nullptr)
-    {
-        std::fputs(line, stdout);
-        if (std::strncmp(line, "ProcessPoolExecutor ", 20) == 0)
-        {
-            section = &rows.ppe;
-            continue;
-        }
-        if (std::strncmp(line, "Pool ", 5) == 0)
-        {
-            section = &rows.pool;
-            continue;
-        }
-        char method[32];
-        char killed[64] = "";
-        python_row row;
-        if (section == &rows.ppe &&
-            std::sscanf(line, "%31s %lf %lf %lf %lf %63[^\n]", method, &row.construct, &row.ready,
-                        &row.first, &row.shutdown, killed) == 6)
-        {
-            row.killed = killed;
-            rows.ppe[method] = row;
-        }
-        else if (section == &rows.pool &&
-                 std::sscanf(line, "%31s %lf %lf %lf", method, &row.construct, &row.ready,
-                             &row.shutdown) == 4)
-        {
-            rows.pool[method] = row;
-        }
-    }
-    std::fflush(stdout);
-    ::pclose(pipe);
+    bench::run_command(command, bench::echo::on,
+                       [&](const char* line)
+                       {
+                           if (std::strncmp(line, "ProcessPoolExecutor ", 20) == 0)
+                           {
+                               section = &rows.ppe;
+                               return;
+                           }
+                           if (std::strncmp(line, "Pool ", 5) == 0)
+                           {
+                               section = &rows.pool;
+                               return;
+                           }
+                           char method[32];
+                           char killed[64] = "";
+                           python_row row;
+                           if (section == &rows.ppe &&
+                               std::sscanf(line, "%31s %lf %lf %lf %lf %63[^\n]", method,
+                                           &row.construct, &row.ready, &row.first, &row.shutdown,
+                                           killed) == 6)
+                           {
+                               row.killed = killed;
+                               rows.ppe[method] = row;
+                           }
+                           else if (section == &rows.pool &&
+                                    std::sscanf(line, "%31s %lf %lf %lf", method, &row.construct,
+                                                &row.ready, &row.shutdown) == 4)
+                           {
+                               rows.pool[method] = row;
+                           }
+                       });
     return rows;
 }
 

@@ -50,6 +50,8 @@
 #include <sys/wait.h>
 
 #include "bench/support/bench_support.hpp"
+#include "bench/support/run_command.hpp"
+#include "bench/support/start_methods.hpp"
 
 #ifndef WEFT_PROCESS_POOL_PY
 #define WEFT_PROCESS_POOL_PY "bench/process_pool.py"
@@ -169,21 +171,6 @@ double pinned_cold_trips(weft::start_method method, int worker_cpu)
     return us;
 }
 
-bool parse_methods(const std::string& arg, std::vector<weft::start_method>& out)
-{
-    for (const auto method :
-         {weft::start_method::fork, weft::start_method::spawn, weft::start_method::forkserver})
-    {
-        const std::string name = weft::to_string(method);
-        const std::string list = "," + arg + ",";
-        if (arg == "all" || list.find("," + name + ",") != std::string::npos)
-        {
-            out.push_back(method);
-        }
-    }
-    return !out.empty();
-}
-
 struct weft_row
 {
     weft::start_method method;
@@ -201,29 +188,19 @@ struct python_row
 std::vector<python_row> run_python(const std::string& script, int count, const std::string& methods)
 {
     const std::string command = "python3 '" + script + "' " + std::to_string(count) + " " + methods;
-    std::printf("\n$ %s\n", command.c_str());
-    std::fflush(stdout);
     std::vector<python_row> rows;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr)
-    {
-        return rows;
-    }
-    char line[512];
-    while (std::fgets(line, sizeof line, pipe) != nullptr)
-    {
-        std::fputs(line, stdout);
-        char method[32];
-        python_row row;
-        if (std::sscanf(line, "%31s %lf %lf %lf %lld", method, &row.cold, &row.warm,
-                        &row.tasks_per_s, &row.count) == 5)
-        {
-            row.method = method;
-            rows.push_back(row);
-        }
-    }
-    std::fflush(stdout);
-    ::pclose(pipe);
+    bench::run_command(command, bench::echo::on,
+                       [&](const char* line)
+                       {
+                           char method[32];
+                           python_row row;
+                           if (std::sscanf(line, "%31s %lf %lf %lf %lld", method, &row.cold,
+                                           &row.warm, &row.tasks_per_s, &row.count) == 5)
+                           {
+                               row.method = method;
+                               rows.push_back(row);
+                           }
+                       });
     return rows;
 }
 
@@ -242,7 +219,7 @@ int main(int argc, char** argv)
     const std::string script = argc > 3 ? argv[3] : WEFT_PROCESS_POOL_PY;
     const int py_count = argc > 4 ? std::atoi(argv[4]) : 50'000;
     std::vector<weft::start_method> methods;
-    if (count < 1 || py_count < 1 || !parse_methods(methods_arg, methods))
+    if (count < 1 || py_count < 1 || !bench::parse_methods(methods_arg, methods))
     {
         std::fprintf(stderr, "usage: process_pool [COUNT [METHODS [SCRIPT [PY_COUNT]]]]: COUNT "
                              ">= 1, METHODS fork,spawn,forkserver or all, SCRIPT - skips Python, "

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 
 #include "bench/support/bench_support.hpp"
+#include "bench/support/run_command.hpp"
 
 #ifndef WEFT_PROCESS_START_PY
 #define WEFT_PROCESS_START_PY "bench/process_start.py"
@@ -80,23 +81,16 @@ std::map<std::string, double> run_python(const std::string& script, int count)
 {
     std::map<std::string, double> result;
     const std::string command = "python3 '" + script + "' " + std::to_string(count);
-    std::fflush(stdout);
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr)
-    {
-        return result;
-    }
-    char line[256];
-    while (std::fgets(line, sizeof line, pipe) != nullptr)
-    {
-        char method[32] = {};
-        double us = 0;
-        if (std::sscanf(line, "method=%31s us=%lf", method, &us) == 2)
-        {
-            result[method] = us;
-        }
-    }
-    ::pclose(pipe);
+    bench::run_command(command, bench::echo::off,
+                       [&](const char* line)
+                       {
+                           char method[32] = {};
+                           double us = 0;
+                           if (std::sscanf(line, "method=%31s us=%lf", method, &us) == 2)
+                           {
+                               result[method] = us;
+                           }
+                       });
     return result;
 }
 

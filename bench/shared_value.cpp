@@ -73,6 +73,7 @@
 #include <sys/syscall.h>
 
 #include "bench/support/bench_support.hpp"
+#include "bench/support/run_command.hpp"
 
 #ifndef WEFT_SHARED_VALUE_PY
 #define WEFT_SHARED_VALUE_PY "bench/shared_value.py"
@@ -427,26 +428,16 @@ python_results run_python(const std::string& script, std::int64_t n, std::int64_
     const std::string command = "python3 '" + script + "' " + std::to_string(n) + " " +
                                 std::to_string(n_pp) + " " + std::to_string(n_unc) + " " +
                                 std::to_string(repeats);
-    std::printf("\n$ %s\n", command.c_str());
-    std::fflush(stdout);
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr)
-    {
-        return result;
-    }
-    char line[512];
-    while (std::fgets(line, sizeof line, pipe) != nullptr)
-    {
-        std::fputs(line, stdout);
-        char key[64];
-        double value = 0;
-        if (std::sscanf(line, "result %63s %lf", key, &value) == 2)
-        {
-            result.values[key] = value;
-        }
-    }
-    std::fflush(stdout);
-    ::pclose(pipe);
+    bench::run_command(command, bench::echo::on,
+                       [&](const char* line)
+                       {
+                           char key[64];
+                           double value = 0;
+                           if (std::sscanf(line, "result %63s %lf", key, &value) == 2)
+                           {
+                               result.values[key] = value;
+                           }
+                       });
     return result;
 }
 

@@ -28,6 +28,7 @@
 #include <weft/weft.hpp>
 
 #include "bench/support/bench_support.hpp"
+#include "bench/support/run_command.hpp"
 #include "executors/detail/futex.hpp"
 
 #ifndef WEFT_THREAD_POOL_PY
@@ -207,19 +208,12 @@ python_result run_python(const std::string& script, std::size_t tasks)
 {
     std::string command =
         "python3 '" + script + "' " + std::to_string(tasks) + " " + std::to_string(round_trips);
-    std::fflush(stdout);
-    FILE* pipe = popen(command.c_str(), "r");
     python_result r;
-    if (pipe == nullptr)
-    {
-        return r;
-    }
-    char line[256];
-    while (std::fgets(line, sizeof line, pipe) != nullptr)
-    {
-        std::sscanf(line, "round_trip_us=%lf tasks_per_s=%lf", &r.round_trip_us, &r.tasks_per_s);
-    }
-    pclose(pipe);
+    bench::run_command(command, bench::echo::off,
+                       [&](const char* line) {
+                           std::sscanf(line, "round_trip_us=%lf tasks_per_s=%lf", &r.round_trip_us,
+                                       &r.tasks_per_s);
+                       });
     return r;
 }
 

@@ -23,6 +23,7 @@
 
 #include "bench/support/bare_task.hpp"
 #include "bench/support/bench_support.hpp"
+#include "bench/support/run_command.hpp"
 
 #ifndef WEFT_YIELD_TASKS_PY
 #define WEFT_YIELD_TASKS_PY "bench/yield_tasks.py"
@@ -121,24 +122,23 @@ result run_asyncio(const std::string& script, std::size_t tasks, std::size_t yie
 {
     const std::string command =
         "python3 '" + script + "' " + std::to_string(tasks) + " " + std::to_string(yields);
-    std::fflush(stdout);
-    FILE* pipe = popen(command.c_str(), "r");
-    if (pipe == nullptr)
+    result r{-1.0, -1.0};
+    bool parsed = false;
+    const int status =
+        bench::run_command(command, bench::echo::off,
+                           [&](const char* line)
+                           {
+                               if (std::sscanf(line, "seconds=%lf bytes_per_task=%lf", &r.seconds,
+                                               &r.bytes_per_task) == 2)
+                               {
+                                   parsed = true;
+                               }
+                           });
+    if (status == -1)
     {
         std::perror("popen");
         std::exit(1);
     }
-    result r{-1.0, -1.0};
-    char line[256];
-    bool parsed = false;
-    while (std::fgets(line, sizeof line, pipe) != nullptr)
-    {
-        if (std::sscanf(line, "seconds=%lf bytes_per_task=%lf", &r.seconds, &r.bytes_per_task) == 2)
-        {
-            parsed = true;
-        }
-    }
-    const int status = pclose(pipe);
     if (!parsed || status != 0)
     {
         std::fprintf(stderr, "yield_tasks: `%s` failed (status %d)\n", command.c_str(), status);
