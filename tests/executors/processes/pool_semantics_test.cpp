@@ -21,6 +21,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "../../support/scratch_dir.hpp"
 #include "pool_test_support.hpp"
 
 using namespace std::chrono_literals;
@@ -28,6 +29,7 @@ using weft::pool;
 using weft::start_method;
 using weft::test::all_methods;
 using weft::test::patience;
+using weft::testing::scratch_dir;
 
 namespace
 {
@@ -53,32 +55,6 @@ int hold_first(int x)
     }
     return x * 2;
 }
-
-// A directory removed with everything in it when the object goes.
-class scratch_dir
-{
-  public:
-    scratch_dir()
-        : m_path(std::filesystem::temp_directory_path() /
-                 ("weft_pool_semantics_" + std::to_string(::getpid()) + "_" +
-                  std::to_string(s_counter++)))
-    {
-        std::filesystem::create_directory(m_path);
-    }
-    ~scratch_dir() { std::filesystem::remove_all(m_path); }
-    scratch_dir(const scratch_dir&) = delete;
-    scratch_dir& operator=(const scratch_dir&) = delete;
-    [[nodiscard]] std::string path() const { return m_path.string(); }
-    [[nodiscard]] std::size_t files() const
-    {
-        return static_cast<std::size_t>(std::ranges::distance(
-            std::filesystem::directory_iterator(m_path), std::filesystem::directory_iterator()));
-    }
-
-  private:
-    static inline int s_counter = 0;
-    std::filesystem::path m_path;
-};
 
 // Runs pool.map over n counted inputs with `window`, and returns the most inputs read while
 // item 0 was still running (sampled for 250 ms from another thread) and the map's result.
