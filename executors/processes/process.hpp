@@ -85,7 +85,9 @@ struct process_state;
 /// Threading: start() from one thread; the observers, join() and the signals from any thread
 /// of the process that started it. Another process (a fork child holding a copy of the object)
 /// gets invalid_state_error from join(), is_alive(), exitcode(), the signals and close(), as
-/// Python's "can only join a child process". Movable; a moved-from process may only be destroyed or assigned to.
+/// Python's "can only join a child process".
+///
+/// Movable; a moved-from process may only be destroyed or assigned to.
 class process
 {
   public:
