@@ -4,10 +4,13 @@
 //   floor-sleep  a shared futex word bounced between two processes, each side sleeping in
 //                FUTEX_WAIT: the cost of one wake-up each way (FLOORS.md: ~100-240 µs here)
 //   floor-spin   the same with both sides spinning: the memory round trip
-//   floor-cold   floor-sleep with the cold round trip's 2 ms pauses: both sides sleep long
-//                enough for their CPUs to go idle, which makes each wake-up dearer in a VM
 //   cold         submit(trivial).result() with 2 ms pauses between calls, so the worker and
 //                the pool's collector have gone to sleep
+//   floor-cold   floor-sleep with the same 2 ms pauses: both sides sleep long enough for
+//                their CPUs to go idle, which makes each wake-up dearer in a VM. Measured
+//                interleaved with cold, one round trip for one, per start method: the VM's
+//                wake-up cost drifts by 2-3x from one second to the next, and two medians
+//                taken a few seconds apart compared that drift more than the pool
 //   cold same / cross, floor-cold same / cross: the same with the caller (and the floor's
 //                parent) on CPU 0 and the workers (the floor's child) on CPU 0 or CPU 1. An
 //                unpinned pair is bimodal on a 2-CPU VM (FLOORS.md 1): a same-CPU wake-up
@@ -65,12 +68,6 @@ int trivial(int x)
     return x + 1;
 }
 
-double median(std::vector<double> v)
-{
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
-
 void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected)
 {
     ::syscall(SYS_futex, word, FUTEX_WAIT, expected, nullptr, nullptr, 0);
@@ -85,96 +82,165 @@ void pin_worker(int cpu)
     bench::pin(cpu);
 }
 
-// The word counts turns: even is the parent's, odd the child's. `pause`: between rounds.
-// Parent and child on `parent_cpu` / `child_cpu` (-1: anywhere).
-double futex_floor(bool spin, int rounds,
-                   std::chrono::microseconds pause = std::chrono::microseconds(0),
-                   int parent_cpu = -1, int child_cpu = -1)
+// A child process that bounces a shared futex word with this one: the word counts turns, even
+// is the parent's, odd the child's. Both sides sleep in FUTEX_WAIT, or, with `spin`, spin. The
+// child stays for the partner's lifetime, so that its round trips can be interleaved with the
+// pool's and both see the same moments of a noisy machine. The child runs on `child_cpu` (-1:
+// anywhere); the parent's placement is the caller's.
+class futex_partner
 {
-    bench::pin(parent_cpu);
-    void* shared = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    auto* word = new (shared) std::atomic<std::uint32_t>(0);
-    auto await_turn = [&](std::uint32_t turn)
+  public:
+    futex_partner(bool spin, int child_cpu) : m_spin(spin)
+    {
+        void* shared =
+            ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (shared == MAP_FAILED)
+        {
+            std::perror("mmap");
+            std::exit(1);
+        }
+        m_word = new (shared) std::atomic<std::uint32_t>(0);
+        m_child = ::fork();
+        if (m_child == 0)
+        {
+            bench::pin(child_cpu);
+            for (std::uint32_t turn = 1;; turn += 2)
+            {
+                await_turn(turn);
+                if (m_word->load() == stop)
+                {
+                    ::_exit(0);
+                }
+                m_word->store(turn + 1);
+                futex_wake(m_word);
+            }
+        }
+    }
+    futex_partner(const futex_partner&) = delete;
+    futex_partner& operator=(const futex_partner&) = delete;
+    ~futex_partner()
+    {
+        m_word->store(stop);
+        futex_wake(m_word);
+        ::waitpid(m_child, nullptr, 0);
+        ::munmap(m_word, 4096);
+    }
+
+    // One round trip, us.
+    double round_trip()
+    {
+        const auto start = bench::now_ns();
+        m_word->store(m_turn + 1);
+        futex_wake(m_word);
+        await_turn(m_turn + 2);
+        m_turn += 2;
+        return static_cast<double>(bench::now_ns() - start) / 1e3;
+    }
+
+  private:
+    static constexpr std::uint32_t stop = 0xffff'ffffU; // odd: the child's turn, to leave
+
+    void await_turn(std::uint32_t turn)
     {
         for (;;)
         {
-            const std::uint32_t now = word->load();
-            if (now == turn)
+            const std::uint32_t now = m_word->load();
+            if (now == turn || now == stop)
             {
                 return;
             }
-            if (!spin)
+            if (!m_spin)
             {
-                futex_wait(word, now);
+                futex_wait(m_word, now);
             }
         }
-    };
-    const pid_t child = ::fork();
-    if (child == 0)
-    {
-        bench::pin(child_cpu);
-        for (std::uint32_t i = 0; i < static_cast<std::uint32_t>(rounds); ++i)
-        {
-            await_turn(2 * i + 1);
-            word->store(2 * i + 2);
-            futex_wake(word);
-        }
-        ::_exit(0);
     }
+
+    bool m_spin;
+    std::atomic<std::uint32_t>* m_word = nullptr;
+    std::uint32_t m_turn = 0;
+    pid_t m_child = -1;
+};
+
+// Median round trip of the futex floor, back to back (us).
+double futex_floor(bool spin, int rounds)
+{
+    futex_partner partner(spin, -1);
     std::vector<double> samples;
-    for (std::uint32_t i = 0; i < static_cast<std::uint32_t>(rounds); ++i)
+    for (int i = 0; i < rounds; ++i)
     {
-        if (pause.count() > 0)
-        {
-            std::this_thread::sleep_for(pause);
-        }
-        const auto start = bench::now_ns();
-        word->store(2 * i + 1);
-        futex_wake(word);
-        await_turn(2 * i + 2);
-        samples.push_back(static_cast<double>(bench::now_ns() - start) / 1e3);
+        samples.push_back(partner.round_trip());
     }
-    ::waitpid(child, nullptr, 0);
-    ::munmap(shared, 4096);
-    bench::pin(-1);
-    return median(samples);
+    return bench::median(samples);
 }
 
-// submit(trivial).result() after 2 ms pauses: the median, us.
-double cold_trips(weft::process_pool_executor& pool)
+struct cold_figures
+{
+    double pool = 0;  // submit(trivial).result(), median us
+    double floor = 0; // the sleeping futex floor, median us
+};
+
+// Cold round trips: submit(trivial).result() and the floor's round trip, each after a 2 ms
+// pause (long enough for the CPUs involved to go idle, which makes a wake-up dearer in a VM),
+// interleaved one for one, first one then the other, so that both medians come from the same
+// stretch of a noisy machine. The floor's child runs on `floor_cpu` (-1: anywhere).
+cold_figures cold_trips(weft::process_pool_executor& pool, int floor_cpu)
 {
     (void)pool.submit(trivial, 0).result(); // both sides warm
+    futex_partner partner(false, floor_cpu);
+    (void)partner.round_trip();
     std::vector<double> cold;
-    for (int i = 0; i < 200; ++i)
+    std::vector<double> floor;
+    auto pool_trip = [&](int i)
     {
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
         const auto start = bench::now_ns();
         (void)pool.submit(trivial, i).result();
         cold.push_back(static_cast<double>(bench::now_ns() - start) / 1e3);
+    };
+    auto floor_trip = [&]
+    {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        floor.push_back(partner.round_trip());
+    };
+    for (int i = 0; i < 200; ++i)
+    {
+        if (i % 2 == 0)
+        {
+            pool_trip(i);
+            floor_trip();
+        }
+        else
+        {
+            floor_trip();
+            pool_trip(i);
+        }
     }
-    return median(cold);
+    return {bench::median(cold), bench::median(floor)};
 }
 
-// cold_trips with the caller on CPU 0 and the workers on `worker_cpu`.
-double pinned_cold_trips(weft::start_method method, int worker_cpu)
+// cold_trips with the caller (and the floor's parent) on CPU 0 and the workers (and the
+// floor's child) on `worker_cpu`.
+cold_figures pinned_cold_trips(weft::start_method method, int worker_cpu)
 {
     bench::pin(0);
-    double us = 0;
+    cold_figures figures;
     {
         weft::process_pool_executor pool(
             {.max_workers = 2,
              .start_method = method,
              .initializer = weft::worker_initializer(pin_worker, worker_cpu)});
-        us = cold_trips(pool);
+        figures = cold_trips(pool, worker_cpu);
     }
     bench::pin(-1);
-    return us;
+    return figures;
 }
 
 struct weft_row
 {
     weft::start_method method;
-    double cold = 0, warm = 0, tasks_per_s = 0, same = 0, cross = 0;
+    double warm = 0, tasks_per_s = 0;
+    cold_figures cold, same, cross; // unpinned, same CPU, across CPUs
 };
 
 struct python_row
@@ -229,23 +295,19 @@ int main(int argc, char** argv)
     std::printf("process_pool: round trips in us (median), throughput in tasks/s\n");
     std::printf("floor-sleep %8.1f us\n", futex_floor(false, 2000));
     std::printf("floor-spin  %8.2f us\n", futex_floor(true, 20000));
-    const double floor_cold = futex_floor(false, 200, std::chrono::milliseconds(2));
-    std::printf("floor-cold  %8.1f us\n", floor_cold);
     const int cross_cpu = std::thread::hardware_concurrency() > 1 ? 1 : 0;
-    const double floor_same = futex_floor(false, 200, std::chrono::milliseconds(2), 0, 0);
-    const double floor_cross = futex_floor(false, 200, std::chrono::milliseconds(2), 0, cross_cpu);
-    std::printf("floor-cold same %6.1f us  cross %6.1f us\n", floor_same, floor_cross);
     std::vector<weft_row> rows;
     bool correct = true;
     for (const auto method : methods)
     {
-        weft_row row{.method = method};
+        weft_row row{
+            .method = method, .warm = 0, .tasks_per_s = 0, .cold = {}, .same = {}, .cross = {}};
         const auto t0 = bench::now_ns();
         std::optional<weft::process_pool_executor> pool(
             std::in_place,
             weft::process_pool_executor::options{.max_workers = 2, .start_method = method});
         const double startup_ms = static_cast<double>(bench::now_ns() - t0) / 1e6;
-        row.cold = cold_trips(*pool);
+        row.cold = cold_trips(*pool, -1);
         std::vector<double> warm;
         for (int i = 0; i < 20'000; ++i)
         {
@@ -253,7 +315,7 @@ int main(int argc, char** argv)
             (void)pool->submit(trivial, i).result();
             warm.push_back(static_cast<double>(bench::now_ns() - start) / 1e3);
         }
-        row.warm = median(warm);
+        row.warm = bench::median(warm);
         const auto start = bench::now_ns();
         std::vector<weft::future<int>> futures;
         futures.reserve(static_cast<std::size_t>(count));
@@ -270,17 +332,19 @@ int main(int argc, char** argv)
         row.tasks_per_s = count / seconds;
         const long long expected = static_cast<long long>(count) * (count + 1) / 2;
         correct = correct && sum == expected;
-        std::printf("%-10s start(2 workers) %7.2f ms  cold %8.1f us  warm %7.2f us  throughput "
-                    "%9.0f tasks/s (check %lld%s)\n",
-                    weft::to_string(method), startup_ms, row.cold, row.warm, row.tasks_per_s, sum,
-                    sum == expected ? "" : " MISMATCH");
+        std::printf("%-10s start(2 workers) %7.2f ms  cold %8.1f us (floor %5.1f)  warm %7.2f us  "
+                    "throughput %9.0f tasks/s (check %lld%s)\n",
+                    weft::to_string(method), startup_ms, row.cold.pool, row.cold.floor, row.warm,
+                    row.tasks_per_s, sum, sum == expected ? "" : " MISMATCH");
         futures.clear();
         pool.reset();
         row.same = pinned_cold_trips(method, 0);
         row.cross = pinned_cold_trips(method, cross_cpu);
-        std::printf("%-10s cold same %6.1f us (%.2fx floor)  cross %6.1f us (%.2fx floor)\n",
-                    weft::to_string(method), row.same, row.same / floor_same, row.cross,
-                    row.cross / floor_cross);
+        std::printf("%-10s cold same %6.1f us (floor %5.1f: %.2fx)  cross %6.1f us (floor %5.1f: "
+                    "%.2fx)\n",
+                    weft::to_string(method), row.same.pool, row.same.floor,
+                    row.same.pool / row.same.floor, row.cross.pool, row.cross.floor,
+                    row.cross.pool / row.cross.floor);
         rows.push_back(row);
     }
     std::fflush(stdout);
@@ -304,11 +368,11 @@ int main(int argc, char** argv)
                 {
                     continue;
                 }
-                const double cold_faster = p.cold / w.cold;
+                const double cold_faster = p.cold / w.cold.pool;
                 const double warm_faster = p.warm / w.warm;
                 const double throughput = w.tasks_per_s / p.tasks_per_s;
                 std::printf("%-10s %10.4f %7.1fx %-6s %10.4f %7.1fx %-6s %11.1fx %-6s\n",
-                            p.method.c_str(), w.cold / p.cold, cold_faster,
+                            p.method.c_str(), w.cold.pool / p.cold, cold_faster,
                             verdict(cold_faster >= 3), w.warm / p.warm, warm_faster,
                             verdict(w.warm <= 10 && warm_faster >= 40), throughput,
                             verdict(throughput >= 100));
@@ -316,15 +380,15 @@ int main(int argc, char** argv)
         }
     }
 
-    std::printf("\ncold / floor-cold, same run; target <= 1.5x (unpinned; caller and workers "
-                "pinned to one CPU; across CPUs)\n");
+    std::printf("\ncold / floor-cold, interleaved one for one in the same run; target <= 1.5x "
+                "(unpinned; caller and workers pinned to one CPU; across CPUs)\n");
     std::printf("%-10s %10s %-6s %10s %-6s %10s %-6s\n", "method", "unpinned", "target", "same",
                 "target", "cross", "target");
     for (const weft_row& w : rows)
     {
-        const double unpinned = w.cold / floor_cold;
-        const double same = w.same / floor_same;
-        const double cross = w.cross / floor_cross;
+        const double unpinned = w.cold.pool / w.cold.floor;
+        const double same = w.same.pool / w.same.floor;
+        const double cross = w.cross.pool / w.cross.floor;
         std::printf("%-10s %9.2fx %-6s %9.2fx %-6s %9.2fx %-6s\n", weft::to_string(w.method),
                     unpinned, verdict(unpinned <= 1.5), same, verdict(same <= 1.5), cross,
                     verdict(cross <= 1.5));

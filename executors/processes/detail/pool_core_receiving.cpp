@@ -54,7 +54,10 @@ bool pool_core::receive(worker_slot& w, std::vector<pool_completion>& done)
     const std::size_t got = w.channel.read_some(header.results, w.channel.result_bytes(),
                                                 w.inbox.data() + old, available);
     w.inbox.resize(old + got);
-    wake_worker(header); // it may wait for room to write a large result
+    if (header.results_blocked.load(std::memory_order_seq_cst) != 0)
+    {
+        wake_worker(header); // it waits for room to write a large result
+    }
     while (w.inbox.size() - w.inbox_at >= 4)
     {
         std::uint32_t length = 0;

@@ -95,7 +95,11 @@ class worker
                 notify_results();
                 continue;
             }
+            // seq_cst, before the sleeping flag and the last look at the ring: a pool that
+            // reads the flag as 0 made its room before that look (pool_core::receive).
+            m_header.results_blocked.store(1, std::memory_order_seq_cst);
             wait_until([this] { return m_channel.writable(m_header.results) > 0; });
+            m_header.results_blocked.store(0, std::memory_order_relaxed);
         }
     }
 

@@ -51,6 +51,11 @@ struct shm_channel_header
     // flag is set, so a busy worker costs the pool no system call.
     alignas(64) std::atomic<std::uint32_t> worker_bell{0};
     std::atomic<std::uint32_t> worker_sleeping{0};
+    // Set by the worker while result bytes wait for room in a full ring: only then does the
+    // pool ring the bell for the room it makes by reading. A worker asleep for another reason
+    // (between tasks) would otherwise be woken for nothing after every result the pool read:
+    // on one CPU that is a futex wake and a context switch inside the caller's round trip.
+    std::atomic<std::uint32_t> results_blocked{0};
     // The pool's collector sets this before it sleeps in poll(); a worker that publishes a
     // result (or makes room for tasks) then writes the pool's eventfd, once.
     alignas(64) std::atomic<std::uint32_t> pool_sleeping{0};

@@ -7,6 +7,7 @@
 #define BOOST_TEST_NO_MAIN
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -184,6 +185,27 @@ BOOST_AUTO_TEST_CASE(arguments_and_results_larger_than_the_ring_stream_through)
             BOOST_TEST(sum.result(patience) == checksum(big));
             BOOST_TEST((back.result(patience) == big_bytes(5 << 20)));
             BOOST_TEST(after.result(patience) == 9);
+        }
+    }
+}
+
+// Nobody blocks in result() here: the collector thread reads the result a ring at a time and
+// must wake the worker, which waits for room, each time it made some.
+BOOST_AUTO_TEST_CASE(a_result_larger_than_the_ring_that_nobody_waits_on_streams_through)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 1, .start_method = method});
+            auto back = pool.submit(big_bytes, 5 << 20);
+            const auto give_up = std::chrono::steady_clock::now() + patience;
+            while (!back.done() && std::chrono::steady_clock::now() < give_up)
+            {
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            }
+            BOOST_TEST_REQUIRE(back.done());
+            BOOST_TEST((back.result() == big_bytes(5 << 20)));
         }
     }
 }
