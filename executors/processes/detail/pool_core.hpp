@@ -26,6 +26,7 @@
 #include <sys/types.h>
 
 #include "executors/detail/future_state.hpp"
+#include "executors/detail/spinning_mutex.hpp"
 #include "executors/processes/detail/announce.hpp"
 #include "executors/processes/detail/pool_completion.hpp"
 #include "executors/processes/detail/pool_task.hpp"
@@ -134,7 +135,7 @@ class pool_core
     attachments m_initializer_attached; // sent to every worker with the initializer
     uring::owned_fd m_bell;             // the workers' (and shutdown's) way to wake the collector
 
-    mutable std::mutex m_mutex; // everything below
+    mutable spinning_mutex m_mutex; // everything below
     std::vector<std::unique_ptr<worker_slot>> m_workers;
     std::deque<std::shared_ptr<pool_call_base>> m_pending;
     std::vector<pool_completion> m_refused; // calls whose descriptors could not be sent

@@ -258,10 +258,15 @@ inline void shared_futex_wake(std::atomic<std::uint32_t>& word) noexcept
               nullptr, 0);
 }
 
-/// Wakes the worker if it sleeps (after the caller published bytes or made room).
+/// Wakes the worker if it sleeps (after the caller published bytes or made room). The
+/// exchange makes the first waker the only one: until the worker runs again, later publishes
+/// find the flag clear and make no system call (a burst of submits used to make one each,
+/// four or five per sleep of the worker). The worker read the bell before it set the flag, so
+/// the one increment still ends its wait.
 inline void wake_worker(shm_channel_header& header) noexcept
 {
-    if (header.worker_sleeping.load(std::memory_order_seq_cst) != 0)
+    if (header.worker_sleeping.load(std::memory_order_seq_cst) != 0 &&
+        header.worker_sleeping.exchange(0, std::memory_order_seq_cst) != 0)
     {
         header.worker_bell.fetch_add(1, std::memory_order_seq_cst);
         shared_futex_wake(header.worker_bell);
