@@ -31,7 +31,7 @@
 //
 // Run: build-bench/bench/process_pool [COUNT [METHODS [SCRIPT [PY_COUNT]]]]
 //      defaults 100000 all bench/process_pool.py 50000; METHODS: a comma list of fork, spawn,
-//      forkserver, or "all"; SCRIPT "-" skips Python. About 5 s for weft and 22 s for Python
+//      forkserver, or "all"; SCRIPT "-" skips Python. About 9 s for weft and 22 s for Python
 //      (all three methods) on the 2-core VM.
 
 #include <algorithm>
