@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "executors/future.hpp"
+#include "executors/map_options.hpp"
 #include "executors/processes/process_pool_executor.hpp"
 #include "executors/promise.hpp"
 #include "runtime/errors.hpp"
@@ -101,18 +102,7 @@ class pool
     template <class F, std::ranges::input_range R>
     auto map(F fn, R&& input, std::size_t chunksize = 0, std::size_t window = 0)
     {
-        require_running();
-        return with_sized_input(
-            std::forward<R>(input),
-            [&](auto&& in)
-            {
-                const std::size_t size = pick_chunksize(in, chunksize);
-                const auto total = static_cast<std::size_t>(std::ranges::size(in));
-                return collect(m_executor.map_impl(fn, {.chunksize = size, .window = window},
-                                                   detail::map_order::inputs,
-                                                   std::forward<decltype(in)>(in)),
-                               total);
-            });
+        return blocking_map<call_shape::plain>(fn, std::forward<R>(input), chunksize, window);
     }
 
     /// [fn(*args) for args in input] for an input of tuples (or pairs), blocking; chunksize and
@@ -120,18 +110,7 @@ class pool
     template <class F, std::ranges::input_range R>
     auto starmap(F fn, R&& input, std::size_t chunksize = 0, std::size_t window = 0)
     {
-        require_running();
-        return with_sized_input(
-            std::forward<R>(input),
-            [&](auto&& in)
-            {
-                const std::size_t size = pick_chunksize(in, chunksize);
-                const auto total = static_cast<std::size_t>(std::ranges::size(in));
-                return collect(m_executor.spread_map_impl(fn, {.chunksize = size, .window = window},
-                                                          detail::map_order::inputs,
-                                                          std::forward<decltype(in)>(in)),
-                               total);
-            });
+        return blocking_map<call_shape::spread>(fn, std::forward<R>(input), chunksize, window);
     }
 
     /// map without blocking: every chunk is submitted now (the input is read at once, as in
@@ -143,16 +122,8 @@ class pool
     auto map_async(F fn, R&& input, std::size_t chunksize = 0, OnValue on_value = {},
                    OnError on_error = {})
     {
-        require_running();
-        return with_sized_input(
-            std::forward<R>(input),
-            [&](auto&& in)
-            {
-                auto range = m_executor.map_impl(
-                    fn, {.chunksize = pick_chunksize(in, chunksize), .window = 1},
-                    detail::map_order::inputs, std::forward<decltype(in)>(in));
-                return gather(range.submit_all(), std::move(on_value), std::move(on_error));
-            });
+        return async_map<call_shape::plain>(fn, std::forward<R>(input), chunksize,
+                                            std::move(on_value), std::move(on_error));
     }
 
     /// starmap without blocking, as map_async.
@@ -161,16 +132,8 @@ class pool
     auto starmap_async(F fn, R&& input, std::size_t chunksize = 0, OnValue on_value = {},
                        OnError on_error = {})
     {
-        require_running();
-        return with_sized_input(
-            std::forward<R>(input),
-            [&](auto&& in)
-            {
-                auto range = m_executor.spread_map_impl(
-                    fn, {.chunksize = pick_chunksize(in, chunksize), .window = 1},
-                    detail::map_order::inputs, std::forward<decltype(in)>(in));
-                return gather(range.submit_all(), std::move(on_value), std::move(on_error));
-            });
+        return async_map<call_shape::spread>(fn, std::forward<R>(input), chunksize,
+                                             std::move(on_value), std::move(on_error));
     }
 
     /// A lazy range of fn(x) in input order, chunksize inputs per message, at most `window`
@@ -232,6 +195,61 @@ class pool
     };
 
     void require_running() const;
+
+    // How an input element becomes a call's arguments: fn(x), or fn(x...) for a tuple (starmap).
+    enum class call_shape
+    {
+        plain,
+        spread,
+    };
+
+    // The executor's lazy map range over `in`, in input order.
+    template <call_shape Shape, class F, class In>
+    auto start_map(F fn, map_options opts, In&& in)
+    {
+        if constexpr (Shape == call_shape::spread)
+        {
+            return m_executor.spread_map_impl(fn, opts, detail::map_order::inputs,
+                                              std::forward<In>(in));
+        }
+        else
+        {
+            return m_executor.map_impl(fn, opts, detail::map_order::inputs, std::forward<In>(in));
+        }
+    }
+
+    // map and starmap: every value, in input order.
+    template <call_shape Shape, class F, class R>
+    auto blocking_map(F fn, R&& input, std::size_t chunksize, std::size_t window)
+    {
+        require_running();
+        return with_sized_input(
+            std::forward<R>(input),
+            [&](auto&& in)
+            {
+                const std::size_t size = pick_chunksize(in, chunksize);
+                const auto total = static_cast<std::size_t>(std::ranges::size(in));
+                return collect(start_map<Shape>(fn, {.chunksize = size, .window = window},
+                                                std::forward<decltype(in)>(in)),
+                               total);
+            });
+    }
+
+    // map_async and starmap_async: every chunk submitted now, one future for the whole list.
+    template <call_shape Shape, class F, class R, class OnValue, class OnError>
+    auto async_map(F fn, R&& input, std::size_t chunksize, OnValue on_value, OnError on_error)
+    {
+        require_running();
+        return with_sized_input(
+            std::forward<R>(input),
+            [&](auto&& in)
+            {
+                auto range =
+                    start_map<Shape>(fn, {.chunksize = pick_chunksize(in, chunksize), .window = 1},
+                                     std::forward<decltype(in)>(in));
+                return gather(range.submit_all(), std::move(on_value), std::move(on_error));
+            });
+    }
 
     // Calls make(input), with the input read into a vector first when it has no size and the
     // chunksize is Python's default (which needs the length).
