@@ -48,11 +48,12 @@ class pool_core;
 ///
 /// Worker death: a worker killed by a signal or exiting while it runs a task fails exactly that
 /// task's future with weft::worker_died_error (naming the pid, the signal or exit status and
-/// the task); the tasks queued behind it go to other workers, a replacement starts, and
-/// every other future completes. Unlike Python, the pool does not break. A worker that keeps
-/// dying before running anything (three times in a row), an initializer that throws, or more
-/// deaths than options::restart_limit allows break the pool: pending and later futures fail
-/// with broken_executor_error naming the cause, so a crash loop cannot spin forever.
+/// the task; for a map's chunk, its items' positions in the input); the tasks queued behind it go
+/// to other workers, a replacement starts, and every other future completes. Unlike Python, the
+/// pool does not break. A worker that keeps dying before running anything (three times in a row),
+/// an initializer that throws, or more deaths than options::restart_limit allows break the pool:
+/// pending and later futures fail with broken_executor_error naming the cause, so a crash loop
+/// cannot spin forever.
 ///
 /// Workers are started in the constructor, from the calling thread; spawn and forkserver need
 /// weft::main_guard at the top of main. Workers ignore SIGINT: the parent decides.
@@ -247,11 +248,13 @@ class process_pool_executor
         }
         /// Makes the call for a finished chunk message of `count` calls and returns its future;
         /// the call waits in `batch` until ship().
-        future<values> submit(std::string&& message, std::uint32_t count) const
+        future<values> submit(std::string&& message, std::uint32_t count,
+                              std::uint64_t first_item) const
         {
             auto call = std::make_shared<detail::pool_call<detail::chunk_of<R>>>();
             call->id = next_task_id();
             call->calls = count;
+            call->first_item = first_item;
             call->message = std::move(message);
             call->attached = std::exchange(attached, {});
             call->timing_key = timing_key;

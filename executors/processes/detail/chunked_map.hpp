@@ -73,14 +73,14 @@ inline constexpr std::size_t g_refill_bytes = 16 * 1024;
 /// What a chunked map needs from its pool: `begin(message)` writes the head of a chunk message
 /// (the target's code), `encode(archive, elements...)` appends one call's arguments (or, when
 /// `raw_arguments`, `put(to, elements...)` writes its `record` bytes), `submit(std::move(message),
-/// count)` makes the call of a finished chunk of `count` calls and returns the future of its
-/// values, and `ship()` hands the
-/// calls made since the last ship to the pool (`drop_batch()` forgets them when it throws).
+/// count, first_item)` makes the call of a finished chunk of `count` calls whose first is the
+/// input's item `first_item` (from 0) and returns the future of its values, and `ship()` hands
+/// the calls made since the last ship to the pool (`drop_batch()` forgets them when it throws).
 template <class Ops, class... Rs>
 class chunked_map_range
 {
-    using chunk_future =
-        std::invoke_result_t<decltype(&Ops::submit), Ops&, std::string&&, std::uint32_t>;
+    using chunk_future = std::invoke_result_t<decltype(&Ops::submit), Ops&, std::string&&,
+                                              std::uint32_t, std::uint64_t>;
     using chunk_values = std::remove_cvref_t<decltype(std::declval<chunk_future>().result())>;
     using element = typename chunk_values::value_type;
 
@@ -294,7 +294,8 @@ class chunked_map_range
                 }
                 std::memcpy(message.data() + count_at, &count, sizeof count);
                 const std::size_t bytes = message.size();
-                chunk_future values = m_ops.submit(std::move(message), count);
+                chunk_future values = m_ops.submit(std::move(message), count, m_items_read);
+                m_items_read += count;
                 const std::uint64_t number = m_next_number++;
                 if (m_order == map_order::completion)
                 {
@@ -619,6 +620,7 @@ class chunked_map_range
     std::exception_ptr m_submit_error;
     bool m_started = false;
     bool m_exhausted = false;
+    std::uint64_t m_items_read = 0; // the position of the next chunk's first item
     bool m_failed = false;
 };
 

@@ -39,6 +39,22 @@ std::string signal_name(int signal)
     return abbrev != nullptr ? std::string("SIG") + abbrev : std::to_string(signal);
 }
 
+// " (items 40 to 49 of its map)" for a map's chunk (counted from 0 in the map's input), so that
+// the caller knows which inputs were lost; nothing for a submitted call.
+std::string describe_items(const pool_call_base& call)
+{
+    if (call.first_item == pool_call_base::not_a_chunk)
+    {
+        return "";
+    }
+    if (call.calls == 1)
+    {
+        return " (item " + std::to_string(call.first_item) + " of its map)";
+    }
+    return " (items " + std::to_string(call.first_item) + " to " +
+           std::to_string(call.first_item + call.calls - 1) + " of its map)";
+}
+
 std::string describe_exit(int exitcode)
 {
     return exitcode < 0 ? "signal " + signal_name(-exitcode)
@@ -134,7 +150,8 @@ bool pool_core::bury(std::size_t index, std::vector<pool_completion>& done)
         std::string what = "weft: process pool worker " + std::to_string(w.child.pid) +
                            (exitcode < 0 ? " was killed by signal " + signal_name(-exitcode)
                                          : " exited with code " + std::to_string(exitcode)) +
-                           " while running task " + std::to_string(task);
+                           " while running task " + std::to_string(task) +
+                           describe_items(*w.assigned.front());
         pool_completion c;
         c.call = std::move(w.assigned.front());
         c.error = std::make_exception_ptr(worker_died_error(what, w.child.pid, exitcode, task));

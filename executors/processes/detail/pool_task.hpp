@@ -370,6 +370,10 @@ class pool_call_base
     int retries = 0;      // times re-sent after its worker died running it (max_retries)
     std::uint64_t timing_key = 0; // what it runs (begin_pool_task): timed per function
     std::uint32_t calls = 1;      // of the target it makes (a map's chunk: its count)
+    // A map's chunk: the position of its first item in the map's input (named when its
+    // worker dies); not_a_chunk otherwise.
+    static constexpr std::uint64_t not_a_chunk = ~std::uint64_t{0};
+    std::uint64_t first_item = not_a_chunk;
 
     /// set_running_or_notify_cancel: false when the caller cancelled it first.
     virtual bool start() noexcept = 0;

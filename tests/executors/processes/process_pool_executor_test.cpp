@@ -7,8 +7,8 @@
 #define BOOST_TEST_NO_MAIN
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <fcntl.h>

@@ -10,11 +10,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <ranges>
 #include <set>
 #include <signal.h>
 #include <stdexcept>
 #include <string>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 #include <weft/weft.hpp>
 
@@ -62,7 +64,62 @@ void count_wait_and_refuse(std::string path)
     throw std::runtime_error("no database");
 }
 
+// x, except that item 13 takes its worker down (exit code 5).
+int exit_at_thirteen(int x)
+{
+    if (x == 13)
+    {
+        std::_Exit(5);
+    }
+    return x;
+}
+
 } // namespace
+
+// The error of a map's chunk names the inputs that were lost, by position.
+BOOST_AUTO_TEST_CASE(a_map_chunk_whose_worker_dies_names_its_items)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 2, .start_method = method});
+            for (const auto& [chunksize, items] :
+                 {std::pair<std::size_t, std::string>{5, "(items 10 to 14 of its map)"},
+                  std::pair<std::size_t, std::string>{1, "(item 13 of its map)"}})
+            {
+                BOOST_TEST_CONTEXT("chunksize " << chunksize)
+                {
+                    std::string what;
+                    try
+                    {
+                        for (int x : pool.map(exit_at_thirteen, std::views::iota(0, 20),
+                                              {.chunksize = chunksize}))
+                        {
+                            (void)x;
+                        }
+                    }
+                    catch (const weft::worker_died_error& e)
+                    {
+                        what = e.what();
+                    }
+                    BOOST_TEST(what.find("exited with code 5") != std::string::npos, what);
+                    BOOST_TEST(what.find(items) != std::string::npos, what);
+                }
+            }
+            // A plain submit names no items.
+            try
+            {
+                (void)pool.submit(exit_at_thirteen, 13).result(patience);
+                BOOST_TEST(false);
+            }
+            catch (const weft::worker_died_error& e)
+            {
+                BOOST_TEST(std::string(e.what()).find("of its map") == std::string::npos);
+            }
+        }
+    }
+}
 
 // A hundred rounds under each start method.
 BOOST_AUTO_TEST_CASE(kill_9_mid_task_fails_only_that_future_a_hundred_times)
