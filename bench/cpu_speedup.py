@@ -28,22 +28,7 @@ import sys
 import threading
 import time
 
-_barrier = None
-
-
-def _init(barrier):
-    global _barrier
-    _barrier = barrier
-
-
-def _meet():
-    _barrier.wait(60)
-    return os.getpid()
-
-
-def _meet_one(_):
-    return _meet()
-
+import worker_meeting
 
 def is_prime(n):
     if n < 2:
@@ -82,12 +67,12 @@ def main(n, k, repeats):
     for m in methods:
         ctx = multiprocessing.get_context(m)
         ppe = concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_init, initargs=(ctx.Barrier(workers),))
-        pids = {f.result() for f in [ppe.submit(_meet) for _ in range(workers)]}
+            workers, mp_context=ctx, initializer=worker_meeting.init, initargs=(ctx.Barrier(workers),))
+        pids = {f.result() for f in [ppe.submit(worker_meeting.meet) for _ in range(workers)]}
         assert len(pids) == workers
         executors[m] = ppe
-        pool = ctx.Pool(workers, initializer=_init, initargs=(ctx.Barrier(workers),))
-        pids = set(pool.map(_meet_one, range(workers), chunksize=1))
+        pool = ctx.Pool(workers, initializer=worker_meeting.init, initargs=(ctx.Barrier(workers),))
+        pids = set(pool.map(worker_meeting.meet, range(workers), chunksize=1))
         assert len(pids) == workers
         pools[m] = pool
     threads = concurrent.futures.ThreadPoolExecutor(workers)

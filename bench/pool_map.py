@@ -26,20 +26,9 @@ import statistics
 import sys
 import time
 
+import worker_meeting
+
 CHUNKSIZES = [1, 10, 100, 1000, 10000]
-_barrier = None
-
-
-def _init(barrier):
-    global _barrier
-    _barrier = barrier
-
-
-def _meet(_=None):
-    _barrier.wait(60)
-    return os.getpid()
-
-
 def inc(x):
     return x + 1
 
@@ -59,11 +48,11 @@ def main(n, repeats, methods_arg):
     sides = {}
     for m in methods:
         ctx = multiprocessing.get_context(m)
-        pool = ctx.Pool(workers, initializer=_init, initargs=(ctx.Barrier(workers),))
-        assert len(set(pool.map(_meet, range(workers), chunksize=1))) == workers
+        pool = ctx.Pool(workers, initializer=worker_meeting.init, initargs=(ctx.Barrier(workers),))
+        assert len(set(pool.map(worker_meeting.meet, range(workers), chunksize=1))) == workers
         ppe = concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_init, initargs=(ctx.Barrier(workers),))
-        assert len({f.result() for f in [ppe.submit(_meet) for _ in range(workers)]}) == workers
+            workers, mp_context=ctx, initializer=worker_meeting.init, initargs=(ctx.Barrier(workers),))
+        assert len({f.result() for f in [ppe.submit(worker_meeting.meet) for _ in range(workers)]}) == workers
         sides[m] = (pool, ppe)
 
     print(f"pool_map.py: inc(x) over range(n), {workers} workers (os.cpu_count), {repeats} "

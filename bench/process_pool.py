@@ -21,23 +21,11 @@ Output rows (process_pool.cpp parses them, one per method):
 
 import concurrent.futures
 import multiprocessing
-import os
 import statistics
 import sys
 import time
 
-_barrier = None
-
-
-def _init(barrier):
-    global _barrier
-    _barrier = barrier
-
-
-def _meet():
-    _barrier.wait(60)
-    return os.getpid()
-
+import worker_meeting
 
 def trivial(x):
     return x + 1
@@ -46,8 +34,8 @@ def trivial(x):
 def measure(method, count, cold_trips, warm_trips):
     ctx = multiprocessing.get_context(method)
     with concurrent.futures.ProcessPoolExecutor(
-            2, mp_context=ctx, initializer=_init, initargs=(ctx.Barrier(2),)) as pool:
-        assert len({f.result() for f in [pool.submit(_meet) for _ in range(2)]}) == 2
+            2, mp_context=ctx, initializer=worker_meeting.init, initargs=(ctx.Barrier(2),)) as pool:
+        assert len({f.result() for f in [pool.submit(worker_meeting.meet) for _ in range(2)]}) == 2
         pool.submit(trivial, 0).result()
         cold = []
         for i in range(cold_trips):

@@ -2,16 +2,7 @@
 #include <tuple>
 #include <weft/weft.hpp>
 
-struct named
-{
-    int id;
-    const char* name;
-};
-
-int id_of(named n)
-{
-    return n.id;
-}
+#include "tests/compile_fail/named_with_pointer.hpp"
 
 int main()
 {
