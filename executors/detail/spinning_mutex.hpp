@@ -13,10 +13,10 @@ namespace weft::detail
 /// std::mutex, except that lock() first retries try_lock() a bounded number of times (never
 /// on one CPU, where the holder cannot run while we spin). With glibc's mutex a locker that
 /// sleeps marks the lock contended, and the holder's unlock then makes a futex call to wake
-/// it: the process pool's lock, held for well under a microsecond at a time by a thread
-/// submitting in a loop and by the collector taking results, cost two futex calls per ten
-/// tasks that way, and the submitting thread's time went to system calls rather than to
-/// submitting (BENCHMARKS.md "Fewer system calls per task").
+/// it: the process pool's lock is held for well under a microsecond at a time, by a thread
+/// submitting in a loop and by the collector taking results in turn, and each such hand-over
+/// cost a futex wait and a futex wake, more than the sections themselves (BENCHMARKS.md
+/// "Fewer system calls per task").
 class spinning_mutex
 {
   public:
