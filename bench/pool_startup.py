@@ -32,18 +32,7 @@ import statistics
 import sys
 import time
 
-_barrier = None
-
-
-def _init(barrier):
-    global _barrier
-    _barrier = barrier
-
-
-def _meet(_=None):
-    _barrier.wait(60)
-    return os.getpid()
-
+import worker_meeting
 
 def _ms(start):
     return (time.perf_counter() - start) * 1e3
@@ -53,9 +42,9 @@ def ppe_run(ctx, workers, out):
     barrier = ctx.Barrier(workers)
     t0 = time.perf_counter()
     pool = concurrent.futures.ProcessPoolExecutor(
-        workers, mp_context=ctx, initializer=_init, initargs=(barrier,))
+        workers, mp_context=ctx, initializer=worker_meeting.init, initargs=(barrier,))
     out["construct"].append(_ms(t0))
-    pids = {f.result() for f in [pool.submit(_meet) for _ in range(workers)]}
+    pids = {f.result() for f in [pool.submit(worker_meeting.meet) for _ in range(workers)]}
     out["ready"].append(_ms(t0))
     assert len(pids) == workers, pids
     t1 = time.perf_counter()
@@ -67,8 +56,8 @@ def ppe_kill(ctx, workers):
     """What a SIGKILLed idle worker does to a ProcessPoolExecutor."""
     barrier = ctx.Barrier(workers)
     pool = concurrent.futures.ProcessPoolExecutor(
-        workers, mp_context=ctx, initializer=_init, initargs=(barrier,))
-    pids = sorted({f.result() for f in [pool.submit(_meet) for _ in range(workers)]})
+        workers, mp_context=ctx, initializer=worker_meeting.init, initargs=(barrier,))
+    pids = sorted({f.result() for f in [pool.submit(worker_meeting.meet) for _ in range(workers)]})
     os.kill(pids[0], signal.SIGKILL)
     time.sleep(0.5)
     try:
@@ -85,9 +74,9 @@ def ppe_kill(ctx, workers):
 def pool_run(ctx, workers, out):
     barrier = ctx.Barrier(workers)
     t0 = time.perf_counter()
-    pool = ctx.Pool(workers, initializer=_init, initargs=(barrier,))
+    pool = ctx.Pool(workers, initializer=worker_meeting.init, initargs=(barrier,))
     out["construct"].append(_ms(t0))
-    pids = set(pool.map(_meet, range(workers), chunksize=1))
+    pids = set(pool.map(worker_meeting.meet, range(workers), chunksize=1))
     out["ready"].append(_ms(t0))
     assert len(pids) == workers, pids
     t1 = time.perf_counter()
