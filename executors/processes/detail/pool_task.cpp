@@ -16,25 +16,25 @@
 namespace weft::detail
 {
 
-const std::string& pool_code_bytes(std::uintptr_t entry, std::uintptr_t target)
+const pool_code& pool_code_of(std::uintptr_t entry, std::uintptr_t target)
 {
     static std::mutex mutex;
-    static std::map<std::pair<std::uintptr_t, std::uintptr_t>, std::string> cache;
+    static std::map<std::pair<std::uintptr_t, std::uintptr_t>, pool_code> cache;
     std::lock_guard lock(mutex);
     auto found = cache.find({entry, target});
     if (found != cache.end())
     {
         return found->second;
     }
-    std::string bytes;
+    pool_code code{.entry = entry, .target = target, .bytes = {}};
     {
-        wire_writer writer(bytes);
+        wire_writer writer(code.bytes);
         const code_address where = locate_code(entry);
         const code_address what = target != 0 ? locate_code(target) : code_address{};
         writer.archive()(where, what, target != 0);
     }
     // std::map never moves its nodes: the reference stays valid.
-    return cache.emplace(std::make_pair(entry, target), std::move(bytes)).first->second;
+    return cache.emplace(std::make_pair(entry, target), std::move(code)).first->second;
 }
 
 } // namespace weft::detail
