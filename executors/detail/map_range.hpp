@@ -9,11 +9,11 @@
 #include <iterator>
 #include <optional>
 #include <ranges>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 
 #include "executors/detail/future_state.hpp"
+#include "executors/detail/input_cursor.hpp"
 #include "executors/map_options.hpp"
 #include "runtime/errors.hpp"
 
@@ -62,14 +62,8 @@ class map_range
     template <class... Inputs>
     map_range(Submit submit, map_options opts, Inputs&&... inputs)
         : m_submit(std::move(submit)), m_window(opts.window == 0 ? 1 : opts.window),
-          m_inputs(std::views::all(std::forward<Inputs>(inputs))...)
+          m_deadline(deadline_of(opts)), m_inputs(std::forward<Inputs>(inputs)...)
     {
-        if (opts.timeout)
-        {
-            m_deadline = deadline_after(*opts.timeout);
-        }
-        m_positions.emplace(std::apply(
-            [](auto&... views) { return std::tuple(std::ranges::begin(views)...); }, m_inputs));
         refill(); // like Python, the first calls start before anyone iterates
         if (m_in_flight.empty() && m_submit_error)
         {
@@ -94,29 +88,28 @@ class map_range
     std::default_sentinel_t end() const noexcept { return {}; }
 
   private:
+    static std::optional<std::chrono::steady_clock::time_point> deadline_of(const map_options& opts)
+    {
+        if (!opts.timeout)
+        {
+            return std::nullopt;
+        }
+        return deadline_after(*opts.timeout);
+    }
+
     void refill()
     {
         while (!m_exhausted && m_in_flight.size() < m_window)
         {
-            auto& positions = *m_positions;
-            bool at_end = std::apply(
-                [&](auto&... views)
-                {
-                    return std::apply([&](auto&... its)
-                                      { return ((its == std::ranges::end(views)) || ...); },
-                                      positions);
-                },
-                m_inputs);
-            if (at_end)
+            if (m_inputs.at_end())
             {
                 m_exhausted = true;
                 return;
             }
             try
             {
-                m_in_flight.push_back(
-                    std::apply([&](auto&... its) { return m_submit(*its...); }, positions));
-                std::apply([](auto&... its) { (++its, ...); }, positions);
+                m_in_flight.push_back(m_inputs.with_current(m_submit));
+                m_inputs.advance();
             }
             catch (...)
             {
@@ -208,10 +201,10 @@ class map_range
 
     Submit m_submit;
     std::size_t m_window;
-    std::tuple<std::views::all_t<Rs>...> m_inputs;
-    std::optional<std::tuple<std::ranges::iterator_t<std::views::all_t<Rs>>...>> m_positions;
-    std::deque<future_type> m_in_flight;
+    // Before the inputs: the timeout counts from before their begin(), which may read.
     std::optional<std::chrono::steady_clock::time_point> m_deadline;
+    input_cursor<Rs...> m_inputs;
+    std::deque<future_type> m_in_flight;
     std::optional<stored_value> m_current;
     std::exception_ptr m_submit_error;
     bool m_started = false;

@@ -3,69 +3,31 @@
 // at a time, at most a window of chunks ahead of the consumer, ships each chunk as one message
 // and yields the values one by one, in input order or in the order chunks finish.
 
-#include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <deque>
 #include <exception>
-#include <initializer_list>
 #include <iterator>
-#include <limits>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <ranges>
 #include <string>
-#include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "executors/detail/future_state.hpp"
+#include "executors/detail/input_cursor.hpp"
 #include "executors/future.hpp"
+#include "executors/processes/detail/chunks_in_flight.hpp"
+#include "executors/processes/detail/encode_chunk.hpp"
+#include "executors/processes/detail/finish_order.hpp"
+#include "executors/processes/detail/map_style.hpp"
+#include "executors/processes/detail/map_window.hpp"
 #include "executors/processes/detail/pool_task.hpp"
 #include "runtime/errors.hpp"
 
 namespace weft::detail
 {
-
-/// How far a chunked map reads ahead of its consumer. With `chunks` set, exactly that many
-/// chunks; otherwise at least `min_chunks`, and more while the chunks in flight are fewer than
-/// `max_chunks` and hold fewer than `items` calls and `bytes` of messages: small chunks need
-/// many in flight to hide the round trip, large ones must not fill memory.
-struct map_window
-{
-    std::size_t chunks = 0;
-    std::size_t min_chunks = 2;
-    std::size_t max_chunks = static_cast<std::size_t>(-1);
-    std::size_t items = 0;
-    std::size_t bytes = 0;
-};
-
-/// Which order a chunked map yields its values in.
-enum class map_order
-{
-    inputs,     ///< map, imap: the order of the inputs
-    completion, ///< imap_unordered: chunk by chunk as they finish, in order within a chunk
-};
-
-/// How a chunked map yields its values, and what a failed chunk does to it.
-struct map_style
-{
-    // Implicit: a map_order alone is the executor's style.
-    map_style(map_order how, bool keep_going_after_failure = false) noexcept
-        : order(how), keep_going(keep_going_after_failure)
-    {
-    }
-    map_order order;
-    /// false (executor.map, as concurrent.futures): a failed chunk rethrows from advancing and
-    /// ends the map; what has not started is cancelled. true (pool::imap, as multiprocessing):
-    /// a failed chunk is a position of its own, whose dereference rethrows, and advancing goes
-    /// on to the next chunk. A timeout or a refused submit ends the map either way.
-    bool keep_going;
-};
 
 /// Chunk messages a chunked map builds before it hands them to the pool together.
 inline constexpr std::size_t g_refill_bytes = 16 * 1024;
@@ -83,22 +45,6 @@ class chunked_map_range
                                               std::uint32_t, std::uint64_t>;
     using chunk_values = std::remove_cvref_t<decltype(std::declval<chunk_future>().result())>;
     using element = typename chunk_values::value_type;
-
-    // Chunk numbers in the order they finished (completion order only).
-    struct finish_order
-    {
-        std::mutex mutex;
-        std::condition_variable changed;
-        std::deque<std::uint64_t> finished;
-    };
-
-    struct in_flight
-    {
-        std::uint64_t number;
-        chunk_future values;
-        std::size_t items;
-        std::size_t bytes;
-    };
 
   public:
     class iterator
@@ -148,10 +94,8 @@ class chunked_map_range
                       Inputs&&... inputs)
         : m_ops(std::move(ops)), m_order(style.order), m_keep_going(style.keep_going),
           m_chunksize(chunksize), m_window(window), m_deadline(deadline),
-          m_inputs(std::views::all(std::forward<Inputs>(inputs))...)
+          m_inputs(std::forward<Inputs>(inputs)...)
     {
-        m_positions.emplace(std::apply(
-            [](auto&... views) { return std::tuple(std::ranges::begin(views)...); }, m_inputs));
         refill();
         if (m_in_flight.empty() && m_submit_error)
         {
@@ -215,40 +159,10 @@ class chunked_map_range
             cancel_pending();
             std::rethrow_exception(m_submit_error);
         }
-        std::vector<chunk_future> all;
-        all.reserve(m_in_flight.size());
-        for (auto& chunk : m_in_flight)
-        {
-            all.push_back(std::move(chunk.values));
-        }
-        m_in_flight.clear();
-        return all;
+        return m_in_flight.take_all();
     }
 
   private:
-    [[nodiscard]] bool inputs_at_end()
-    {
-        return std::apply(
-            [&](auto&... views)
-            {
-                return std::apply([&](auto&... its)
-                                  { return ((its == std::ranges::end(views)) || ...); },
-                                  *m_positions);
-            },
-            m_inputs);
-    }
-
-    [[nodiscard]] bool window_has_room() const noexcept
-    {
-        if (m_window.chunks != 0)
-        {
-            return m_in_flight.size() < m_window.chunks;
-        }
-        return m_in_flight.size() < std::max<std::size_t>(m_window.min_chunks, 1) ||
-               (m_in_flight.size() < m_window.max_chunks && m_items_in_flight < m_window.items &&
-                m_bytes_in_flight < m_window.bytes);
-    }
-
     // Builds chunks until the window is full or the inputs end, and ships them to the pool in
     // batches. Once the window has been filled, it waits until a batch's worth of it is free
     // (half the window, or g_refill_bytes of messages) unless `now` or nothing is in flight: a
@@ -256,60 +170,33 @@ class chunked_map_range
     // wake-up of its own.
     void refill(bool now = false)
     {
-        if (!now && !m_in_flight.empty() && m_freed_bytes < g_refill_bytes &&
-            2 * m_freed_chunks < m_filled)
+        if (!now && !m_in_flight.empty() && !m_in_flight.freed_a_batch(g_refill_bytes))
         {
             return;
         }
         std::size_t unshipped = 0;
         std::size_t unshipped_bytes = 0;
-        while (!m_exhausted && window_has_room())
+        while (!m_exhausted && m_in_flight.has_room(m_window))
         {
             try
             {
                 std::string message;
-                m_ops.begin(message);
-                const std::size_t count_at = message.size();
-                message.append(sizeof(std::uint32_t), '\0');
-                std::uint32_t count = 0;
-                if constexpr (Ops::raw_arguments)
-                {
-                    count = encode_raw(message);
-                }
-                else
-                {
-                    lazy_wire_writer writer(message);
-                    while (count < m_chunksize && !inputs_at_end())
-                    {
-                        std::apply([&](auto&... its) { m_ops.encode(writer, *its...); },
-                                   *m_positions);
-                        std::apply([](auto&... its) { (++its, ...); }, *m_positions);
-                        ++count;
-                    }
-                }
+                const std::uint32_t count = encode_chunk(m_ops, message, m_inputs, m_chunksize);
                 if (count == 0)
                 {
                     m_exhausted = true;
                     break;
                 }
-                std::memcpy(message.data() + count_at, &count, sizeof count);
                 const std::size_t bytes = message.size();
                 chunk_future values = m_ops.submit(std::move(message), count, m_items_read);
                 m_items_read += count;
                 const std::uint64_t number = m_next_number++;
                 if (m_order == map_order::completion)
                 {
-                    values.add_done_callback(
-                        [order = m_finish_order, number](const auto&)
-                        {
-                            std::lock_guard lock(order->mutex);
-                            order->finished.push_back(number);
-                            order->changed.notify_all();
-                        });
+                    values.add_done_callback([order = m_finish_order, number](const auto&)
+                                             { order->finished(number); });
                 }
-                m_in_flight.push_back(in_flight{number, std::move(values), count, bytes});
-                m_items_in_flight += count;
-                m_bytes_in_flight += bytes;
+                m_in_flight.add(number, std::move(values), count, bytes);
                 ++unshipped;
                 unshipped_bytes += bytes;
                 // The first chunks go at once (workers start while the rest is encoded), the
@@ -329,9 +216,7 @@ class chunked_map_range
             }
         }
         ship(unshipped);
-        m_filled = m_in_flight.size();
-        m_freed_chunks = 0;
-        m_freed_bytes = 0;
+        m_in_flight.mark_filled();
     }
 
     // Hands the last `unshipped` chunks of m_in_flight to the pool. A refused batch (the pool
@@ -352,92 +237,10 @@ class chunked_map_range
             m_ops.drop_batch();
             for (std::size_t i = 0; i < unshipped; ++i)
             {
-                forget(m_in_flight.back());
-                m_in_flight.pop_back();
+                m_in_flight.drop_newest();
             }
             m_submit_error = std::current_exception();
             m_exhausted = true;
-        }
-    }
-
-    // Inputs whose remaining length is known without reading them (random access, or any
-    // iterator with a sized sentinel): a chunk's record count is known before it is written.
-    static constexpr bool lengths_known =
-        (std::sized_sentinel_for<std::ranges::sentinel_t<std::views::all_t<Rs>>,
-                                 std::ranges::iterator_t<std::views::all_t<Rs>>> &&
-         ...);
-
-    // Appends the next chunk's records for trivially copyable arguments, written in place: the
-    // message grows once per chunk (not once per value), and a contiguous input of the
-    // argument type itself is one memcpy. Returns the number of calls.
-    std::uint32_t encode_raw(std::string& message)
-    {
-        constexpr std::size_t record = Ops::record;
-        // The count travels as a u32.
-        const std::size_t most =
-            std::min<std::size_t>(m_chunksize, std::numeric_limits<std::uint32_t>::max());
-        if constexpr (lengths_known)
-        {
-            const std::size_t n = std::apply(
-                [&](auto&... views)
-                {
-                    return std::apply(
-                        [&](auto&... its) {
-                            return std::min(
-                                {most, static_cast<std::size_t>(std::ranges::end(views) - its)...});
-                        },
-                        *m_positions);
-                },
-                m_inputs);
-            const std::size_t at = message.size();
-            message.resize(at + n * record);
-            char* to = message.data() + at;
-            using first_view = std::views::all_t<std::tuple_element_t<0, std::tuple<Rs...>>>;
-            if constexpr (sizeof...(Rs) == 1 && std::ranges::contiguous_range<first_view> &&
-                          Ops::template same_record<std::ranges::range_reference_t<first_view>>)
-            {
-                auto& it = std::get<0>(*m_positions);
-                if (n != 0)
-                {
-                    std::memcpy(to, std::to_address(it), n * record);
-                }
-                it += static_cast<std::ranges::range_difference_t<first_view>>(n);
-            }
-            else
-            {
-                // The positions are walked in a local copy: stores through `to` may alias a
-                // member, which kept the compiler reloading and storing the iterators around
-                // every record (half the encoding time for a plain iota input).
-                auto its = std::move(*m_positions);
-                struct put_back
-                {
-                    decltype(its)& from;
-                    decltype(m_positions)& to;
-                    ~put_back() { to.emplace(std::move(from)); }
-                } guard{its, m_positions};
-                for (std::size_t i = 0; i < n; ++i)
-                {
-                    std::apply([&](auto&... it) { Ops::put(to, *it...); }, its);
-                    std::apply([](auto&... it) { (++it, ...); }, its);
-                }
-            }
-            return static_cast<std::uint32_t>(n);
-        }
-        else
-        {
-            // An input of unknown length (it may be endless): record by record, never reading
-            // past the chunk.
-            std::uint32_t count = 0;
-            char one[record];
-            while (count < most && !inputs_at_end())
-            {
-                char* to = one;
-                std::apply([&](auto&... its) { Ops::put(to, *its...); }, *m_positions);
-                message.append(one, record);
-                std::apply([](auto&... its) { (++its, ...); }, *m_positions);
-                ++count;
-            }
-            return count;
         }
     }
 
@@ -533,84 +336,28 @@ class chunked_map_range
     {
         if (m_order == map_order::inputs)
         {
-            chunk_future next = std::move(m_in_flight.front().values);
-            forget(m_in_flight.front());
-            m_in_flight.pop_front();
-            return next;
+            return m_in_flight.take_oldest();
         }
-        std::uint64_t number = 0;
+        const std::optional<std::uint64_t> number = m_finish_order->take_next(m_deadline);
+        if (!number)
         {
-            std::unique_lock lock(m_finish_order->mutex);
-            auto have_one = [&] { return !m_finish_order->finished.empty(); };
-            if (m_deadline)
-            {
-                if (!m_finish_order->changed.wait_until(lock, *m_deadline, have_one))
-                {
-                    m_failed = true;
-                    lock.unlock();
-                    cancel_pending();
-                    throw timeout_error("weft: map result not ready before the timeout");
-                }
-            }
-            else
-            {
-                m_finish_order->changed.wait(lock, have_one);
-            }
-            number = m_finish_order->finished.front();
-            m_finish_order->finished.pop_front();
+            m_failed = true;
+            cancel_pending();
+            throw timeout_error("weft: map result not ready before the timeout");
         }
-        for (auto it = m_in_flight.begin(); it != m_in_flight.end(); ++it)
-        {
-            if (it->number == number)
-            {
-                chunk_future next = std::move(it->values);
-                forget(*it);
-                m_in_flight.erase(it);
-                return next;
-            }
-        }
-        std::terminate(); // every finished number is one of ours, taken once
+        return m_in_flight.take(*number);
     }
 
-    void forget(const in_flight& chunk) noexcept
-    {
-        m_items_in_flight -= chunk.items;
-        m_bytes_in_flight -= chunk.bytes;
-        ++m_freed_chunks;
-        m_freed_bytes += chunk.bytes;
-    }
-
-    void cancel_pending() noexcept
-    {
-        for (auto& chunk : m_in_flight)
-        {
-            try
-            {
-                chunk.values.cancel();
-            }
-            catch (...)
-            {
-            }
-        }
-        m_in_flight.clear();
-        m_items_in_flight = 0;
-        m_bytes_in_flight = 0;
-    }
+    void cancel_pending() noexcept { m_in_flight.cancel_all(); }
 
     Ops m_ops;
     map_order m_order;
     bool m_keep_going;
     std::size_t m_chunksize;
     map_window m_window;
-    std::size_t m_items_in_flight = 0;
-    std::size_t m_bytes_in_flight = 0;
-    std::size_t m_filled = 0;       // chunks in flight after the last refill
-    std::size_t m_freed_chunks = 0; // taken since then
-    std::size_t m_freed_bytes = 0;  // and their message bytes
     std::optional<std::chrono::steady_clock::time_point> m_deadline;
-    std::tuple<std::views::all_t<Rs>...> m_inputs;
-    std::optional<std::tuple<std::ranges::iterator_t<std::views::all_t<Rs>>...>> m_positions;
-    std::deque<in_flight> m_in_flight;
+    input_cursor<Rs...> m_inputs;
+    chunks_in_flight<chunk_future> m_in_flight;
     std::shared_ptr<finish_order> m_finish_order = std::make_shared<finish_order>();
     std::uint64_t m_next_number = 0;
     chunk_values m_chunk;

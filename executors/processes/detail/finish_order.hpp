@@ -1,0 +1,57 @@
+#pragma once
+// The order in which a map's chunks finish, for imap_unordered: each chunk's future reports its
+// number from its done callback, on whichever thread completes it, and the consumer takes the
+// numbers in that order.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+
+namespace weft::detail
+{
+
+/// Shared between the map and its chunks' callbacks (held by a shared_ptr: a callback may run
+/// after the map is gone).
+class finish_order
+{
+  public:
+    void finished(std::uint64_t number)
+    {
+        std::lock_guard lock(m_mutex);
+        m_finished.push_back(number);
+        m_changed.notify_all();
+    }
+
+    /// The number of the next chunk to finish, waiting for it until `deadline` if set; nullopt
+    /// when the deadline passed first.
+    std::optional<std::uint64_t>
+    take_next(const std::optional<std::chrono::steady_clock::time_point>& deadline)
+    {
+        std::unique_lock lock(m_mutex);
+        auto have_one = [&] { return !m_finished.empty(); };
+        if (deadline)
+        {
+            if (!m_changed.wait_until(lock, *deadline, have_one))
+            {
+                return std::nullopt;
+            }
+        }
+        else
+        {
+            m_changed.wait(lock, have_one);
+        }
+        const std::uint64_t number = m_finished.front();
+        m_finished.pop_front();
+        return number;
+    }
+
+  private:
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    std::deque<std::uint64_t> m_finished;
+};
+
+} // namespace weft::detail
