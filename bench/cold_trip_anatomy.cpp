@@ -19,24 +19,18 @@
 
 #include <algorithm>
 #include <atomic>
-#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
-#include <new>
 #include <string>
 #include <thread>
 #include <unistd.h>
 #include <vector>
 #include <weft/weft.hpp>
 
-#include <linux/futex.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-
 #include "bench/support/bench_support.hpp"
+#include "bench/support/futex_partner.hpp"
 #include "bench/support/start_methods.hpp"
 
 namespace
@@ -57,16 +51,6 @@ void pin_worker(int cpu)
     bench::pin(cpu);
 }
 
-void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected)
-{
-    ::syscall(SYS_futex, word, FUTEX_WAIT, expected, nullptr, nullptr, 0);
-}
-
-void futex_wake(std::atomic<std::uint32_t>* word)
-{
-    ::syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
-}
-
 std::int64_t thread_cpu_ns()
 {
     timespec ts{};
@@ -82,79 +66,6 @@ std::int64_t runtime_ns(pid_t pid)
     in >> ns;
     return ns;
 }
-
-// The floor: a child that answers each turn of a shared futex word (even: ours, odd: its).
-class futex_partner
-{
-  public:
-    explicit futex_partner(int cpu)
-    {
-        void* shared =
-            ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        if (shared == MAP_FAILED)
-        {
-            std::perror("mmap");
-            std::exit(1);
-        }
-        m_word = new (shared) std::atomic<std::uint32_t>(0);
-        m_child = ::fork();
-        if (m_child == 0)
-        {
-            bench::pin(cpu);
-            for (std::uint32_t turn = 1;; turn += 2)
-            {
-                await(turn);
-                if (m_word->load() == stop)
-                {
-                    ::_exit(0);
-                }
-                m_word->store(turn + 1);
-                futex_wake(m_word);
-            }
-        }
-    }
-    futex_partner(const futex_partner&) = delete;
-    futex_partner& operator=(const futex_partner&) = delete;
-    ~futex_partner()
-    {
-        m_word->store(stop);
-        futex_wake(m_word);
-        ::waitpid(m_child, nullptr, 0);
-        ::munmap(m_word, 4096);
-    }
-
-    void hand_over()
-    {
-        m_word->store(m_turn + 1);
-        futex_wake(m_word);
-    }
-    void await_answer()
-    {
-        await(m_turn + 2);
-        m_turn += 2;
-    }
-    [[nodiscard]] pid_t pid() const noexcept { return m_child; }
-
-  private:
-    static constexpr std::uint32_t stop = 0xffff'ffffU;
-
-    void await(std::uint32_t turn)
-    {
-        for (;;)
-        {
-            const std::uint32_t now = m_word->load();
-            if (now == turn || now == stop)
-            {
-                return;
-            }
-            futex_wait(m_word, now);
-        }
-    }
-
-    std::atomic<std::uint32_t>* m_word = nullptr;
-    std::uint32_t m_turn = 0;
-    pid_t m_child = -1;
-};
 
 struct samples
 {
@@ -209,7 +120,7 @@ int main(int argc, char** argv)
          .start_method = methods[0],
          .initializer = weft::worker_initializer(pin_worker, worker_cpu)});
     const pid_t worker = pool.submit(worker_pid, 0).result();
-    futex_partner floor(worker_cpu);
+    bench::futex_partner floor(false, worker_cpu);
     floor.hand_over();
     floor.await_answer();
     samples pool_side;
@@ -231,19 +142,7 @@ int main(int argc, char** argv)
             },
             [&](int) { floor.await_answer(); });
     };
-    for (int i = 0; i < trips; ++i)
-    {
-        if (i % 2 == 0)
-        {
-            pool_trip(i);
-            floor_trip();
-        }
-        else
-        {
-            floor_trip();
-            pool_trip(i);
-        }
-    }
+    bench::interleave(trips, pool_trip, floor_trip);
     std::printf("cold_trip_anatomy: %d trips each, caller on CPU 0, worker and floor child on CPU "
                 "%d, %s; medians in us\n",
                 trips, worker_cpu, weft::to_string(methods[0]));

@@ -37,7 +37,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -47,12 +46,8 @@
 #include <vector>
 #include <weft/weft.hpp>
 
-#include <linux/futex.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-
 #include "bench/support/bench_support.hpp"
+#include "bench/support/futex_partner.hpp"
 #include "bench/support/run_command.hpp"
 #include "bench/support/start_methods.hpp"
 
@@ -68,104 +63,15 @@ int trivial(int x)
     return x + 1;
 }
 
-void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected)
-{
-    ::syscall(SYS_futex, word, FUTEX_WAIT, expected, nullptr, nullptr, 0);
-}
-void futex_wake(std::atomic<std::uint32_t>* word)
-{
-    ::syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
-}
-
 void pin_worker(int cpu)
 {
     bench::pin(cpu);
 }
 
-// A child process that bounces a shared futex word with this one: the word counts turns, even
-// is the parent's, odd the child's. Both sides sleep in FUTEX_WAIT, or, with `spin`, spin. The
-// child stays for the partner's lifetime, so that its round trips can be interleaved with the
-// pool's and both see the same moments of a noisy machine. The child runs on `child_cpu` (-1:
-// anywhere); the parent's placement is the caller's.
-class futex_partner
-{
-  public:
-    futex_partner(bool spin, int child_cpu) : m_spin(spin)
-    {
-        void* shared =
-            ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        if (shared == MAP_FAILED)
-        {
-            std::perror("mmap");
-            std::exit(1);
-        }
-        m_word = new (shared) std::atomic<std::uint32_t>(0);
-        m_child = ::fork();
-        if (m_child == 0)
-        {
-            bench::pin(child_cpu);
-            for (std::uint32_t turn = 1;; turn += 2)
-            {
-                await_turn(turn);
-                if (m_word->load() == stop)
-                {
-                    ::_exit(0);
-                }
-                m_word->store(turn + 1);
-                futex_wake(m_word);
-            }
-        }
-    }
-    futex_partner(const futex_partner&) = delete;
-    futex_partner& operator=(const futex_partner&) = delete;
-    ~futex_partner()
-    {
-        m_word->store(stop);
-        futex_wake(m_word);
-        ::waitpid(m_child, nullptr, 0);
-        ::munmap(m_word, 4096);
-    }
-
-    // One round trip, us.
-    double round_trip()
-    {
-        const auto start = bench::now_ns();
-        m_word->store(m_turn + 1);
-        futex_wake(m_word);
-        await_turn(m_turn + 2);
-        m_turn += 2;
-        return static_cast<double>(bench::now_ns() - start) / 1e3;
-    }
-
-  private:
-    static constexpr std::uint32_t stop = 0xffff'ffffU; // odd: the child's turn, to leave
-
-    void await_turn(std::uint32_t turn)
-    {
-        for (;;)
-        {
-            const std::uint32_t now = m_word->load();
-            if (now == turn || now == stop)
-            {
-                return;
-            }
-            if (!m_spin)
-            {
-                futex_wait(m_word, now);
-            }
-        }
-    }
-
-    bool m_spin;
-    std::atomic<std::uint32_t>* m_word = nullptr;
-    std::uint32_t m_turn = 0;
-    pid_t m_child = -1;
-};
-
 // Median round trip of the futex floor, back to back (us).
 double futex_floor(bool spin, int rounds)
 {
-    futex_partner partner(spin, -1);
+    bench::futex_partner partner(spin, -1);
     std::vector<double> samples;
     for (int i = 0; i < rounds; ++i)
     {
@@ -187,7 +93,7 @@ struct cold_figures
 cold_figures cold_trips(weft::process_pool_executor& pool, int floor_cpu)
 {
     (void)pool.submit(trivial, 0).result(); // both sides warm
-    futex_partner partner(false, floor_cpu);
+    bench::futex_partner partner(false, floor_cpu);
     (void)partner.round_trip();
     std::vector<double> cold;
     std::vector<double> floor;
@@ -203,19 +109,7 @@ cold_figures cold_trips(weft::process_pool_executor& pool, int floor_cpu)
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
         floor.push_back(partner.round_trip());
     };
-    for (int i = 0; i < 200; ++i)
-    {
-        if (i % 2 == 0)
-        {
-            pool_trip(i);
-            floor_trip();
-        }
-        else
-        {
-            floor_trip();
-            pool_trip(i);
-        }
-    }
+    bench::interleave(200, pool_trip, floor_trip);
     return {bench::median(cold), bench::median(floor)};
 }
 

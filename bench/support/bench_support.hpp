@@ -30,6 +30,26 @@ namespace bench
         .count();
 }
 
+/// Calls `a(i)` and `b()` for i in [0, rounds), alternating which of the two goes first, so
+/// that two measurements taken side by side share the moments of a noisy machine evenly.
+template <class A, class B>
+void interleave(int rounds, A&& a, B&& b)
+{
+    for (int i = 0; i < rounds; ++i)
+    {
+        if (i % 2 == 0)
+        {
+            a(i);
+            b();
+        }
+        else
+        {
+            b();
+            a(i);
+        }
+    }
+}
+
 /// Pins the calling thread (and the threads and processes it starts afterwards) to `cpu`, or
 /// back to the CPUs the process had at its first call (-1).
 inline void pin(int cpu)
