@@ -115,7 +115,9 @@ bool reap(detail::process_state& state)
 
 // Python 3.12 warns too: the seeds' held-lock hang is a fork from a threaded process. weft's
 // own launcher thread (launcher_thread.cpp) holds nothing while it waits, and a fork forgets
-// the reaper thread's locks (child_registry.cpp): neither counts.
+// the reaper thread's locks (child_registry.cpp): neither counts. Another pool's collector
+// thread does count: it runs user callbacks (add_done_callback, apply_async's), which may hold
+// the user's locks at the moment of the fork.
 void detail::warn_if_threaded_fork()
 {
     static std::atomic<bool> warned{false};
