@@ -142,6 +142,9 @@ class pool
     /// whose `*it` rethrows that exception, and `++it` goes on with the next chunk (Python
     /// raises once per failed chunk too, and at chunksize 1 goes on; at larger chunksizes its
     /// generator ends there). A range-for loop ends at the throw, as Python's for loop does.
+    /// Instead of iterating, read it with `next()` or `next(timeout)` (Python's
+    /// `next(timeout)`): the next value, nullopt after the last, or timeout_error when it is
+    /// not ready in time, the value staying there for the next call.
     template <class F, std::ranges::input_range R>
     auto imap(F fn, R&& input, std::size_t chunksize = 1, std::size_t window = 0)
     {

@@ -111,6 +111,10 @@ class chunked_map_range
     /// first position's dereference rethrows a failed chunk's).
     iterator begin()
     {
+        if (m_read_by_next)
+        {
+            throw invalid_state_error("weft: a map range read with next() cannot be iterated");
+        }
         if (!m_started)
         {
             m_started = true;
@@ -119,6 +123,28 @@ class chunked_map_range
         return iterator(this);
     }
     std::default_sentinel_t end() const noexcept { return {}; }
+
+    /// Python's IMapIterator.next(timeout): the next value, or nullopt after the last. Throws
+    /// timeout_error when the next value is not ready within `timeout`, and the range stays where
+    /// it was, so a later next() returns that value. A call's exception is rethrown as advancing
+    /// would (imap: that chunk's position is then behind, and next() goes on after it). A range
+    /// is read either with next() or by iterating: mixing them throws invalid_state_error.
+    template <class Rep, class Period>
+    std::optional<element> next(std::chrono::duration<Rep, Period> timeout)
+    {
+        require_read_by_next();
+        if (!next_ready_by(deadline_after(timeout)))
+        {
+            throw timeout_error("weft: map result not ready before the timeout");
+        }
+        return take_value();
+    }
+    /// next() without a timeout: waits as long as the value takes.
+    std::optional<element> next()
+    {
+        require_read_by_next();
+        return take_value();
+    }
 
     /// For the blocking maps: appends every value not yet yielded to `out`, a chunk at a time
     /// (no per-value step); rethrows as advancing would.
@@ -244,6 +270,50 @@ class chunked_map_range
         }
     }
 
+    void require_read_by_next()
+    {
+        if (m_started && !m_read_by_next)
+        {
+            throw invalid_state_error(
+                "weft: a map range being iterated cannot be read with next()");
+        }
+        m_started = true;
+        m_read_by_next = true;
+    }
+
+    // Whether the next value can be had without waiting past `until`: true at the end of the
+    // inputs too, or when what comes next is an error.
+    bool next_ready_by(std::chrono::steady_clock::time_point until)
+    {
+        if (m_failed || m_at < m_chunk.size())
+        {
+            return true;
+        }
+        refill();
+        if (m_in_flight.empty())
+        {
+            return true;
+        }
+        if (m_order == map_order::inputs)
+        {
+            return m_in_flight.oldest().wait_for(until - std::chrono::steady_clock::now());
+        }
+        return m_finish_order->wait_for_one(until);
+    }
+
+    std::optional<element> take_value()
+    {
+        advance();
+        if (m_current_error)
+        {
+            std::exception_ptr error = std::exchange(m_current_error, nullptr);
+            std::rethrow_exception(error);
+        }
+        std::optional<element> value = std::move(m_current);
+        m_current.reset();
+        return value;
+    }
+
     void advance()
     {
         m_current.reset();
@@ -366,6 +436,7 @@ class chunked_map_range
     std::exception_ptr m_current_error; // keep_going: the position of a failed chunk
     std::exception_ptr m_submit_error;
     bool m_started = false;
+    bool m_read_by_next = false; // read with next(), not iterated
     bool m_exhausted = false;
     std::uint64_t m_items_read = 0; // the position of the next chunk's first item
     bool m_failed = false;

@@ -63,6 +63,9 @@ class chunks_in_flight
         m_bytes += bytes;
     }
 
+    /// The oldest chunk's future, left in place (there must be one).
+    [[nodiscard]] const Future& oldest() const { return m_chunks.front().values; }
+
     Future take_oldest()
     {
         Future next = std::move(m_chunks.front().values);

@@ -25,6 +25,13 @@ class finish_order
         m_changed.notify_all();
     }
 
+    /// Whether a finished chunk is waiting to be taken, or finishes before `deadline`.
+    [[nodiscard]] bool wait_for_one(std::chrono::steady_clock::time_point deadline)
+    {
+        std::unique_lock lock(m_mutex);
+        return m_changed.wait_until(lock, deadline, [&] { return !m_finished.empty(); });
+    }
+
     /// The number of the next chunk to finish, waiting for it until `deadline` if set; nullopt
     /// when the deadline passed first.
     std::optional<std::uint64_t>

@@ -264,6 +264,51 @@ BOOST_AUTO_TEST_CASE(imap_unordered_yields_fast_results_before_slow_ones)
     }
 }
 
+// Python's IMapIterator.next(timeout): a value not ready in time raises TimeoutError and is
+// still there for the next call.
+BOOST_AUTO_TEST_CASE(imap_next_with_a_timeout_throws_and_leaves_the_value_for_later)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            pool p({.max_workers = 1, .start_method = method});
+            auto values = p.imap(sleep_ms, std::vector<int>{300, 1, 2});
+            BOOST_CHECK_THROW((void)values.next(10ms), weft::timeout_error);
+            BOOST_TEST(values.next(patience).value_or(-1) == 300);
+            BOOST_TEST(values.next(patience).value_or(-1) == 1);
+            BOOST_TEST(values.next().value_or(-1) == 2);
+            BOOST_TEST(!values.next(patience).has_value());
+            BOOST_TEST(!values.next().has_value()); // and stays at the end
+            BOOST_CHECK_THROW((void)values.begin(), weft::invalid_state_error);
+
+            std::multiset<int> got;
+            auto unordered = p.imap_unordered(sleep_ms, std::vector<int>{300, 200});
+            BOOST_CHECK_THROW((void)unordered.next(10ms), weft::timeout_error);
+            while (const auto v = unordered.next(patience))
+            {
+                got.insert(*v);
+            }
+            BOOST_TEST((got == std::multiset<int>{200, 300}));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(imap_next_rethrows_a_failed_call_and_goes_on)
+{
+    pool p({.max_workers = 1});
+    auto values = p.imap(fail_on_three, std::vector<int>{2, 3, 4});
+    BOOST_TEST(values.next(patience).value_or(-1) == 2);
+    BOOST_CHECK_THROW((void)values.next(patience), std::out_of_range);
+    BOOST_TEST(values.next(patience).value_or(-1) == 4);
+    BOOST_TEST(!values.next().has_value());
+
+    auto iterated = p.imap(f, std::vector<int>{1, 2});
+    auto it = iterated.begin();
+    BOOST_TEST(*it == 1);
+    BOOST_CHECK_THROW((void)iterated.next(), weft::invalid_state_error);
+}
+
 BOOST_AUTO_TEST_CASE(apply_and_apply_async_with_callbacks)
 {
     for (const start_method method : all_methods)
