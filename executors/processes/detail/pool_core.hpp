@@ -7,6 +7,7 @@
 //   pool_core.cpp            construction, submission, shutdown and terminate
 //   pool_core_waiters.cpp    threads blocked in result() collecting results themselves
 //   pool_core_sending.cpp    handing queued calls to workers and writing them into the rings
+//   pool_core_rebalancing.cpp  taking back calls that wait behind a long one for idle workers
 //   pool_core_receiving.cpp  reading outcomes out of the rings
 //   pool_core_workers.cpp    starting workers, burying dead ones, breaking the pool
 //   pool_core_collector.cpp  the collector thread: its loop and its sleep
@@ -88,8 +89,11 @@ class pool_core
 
     // --- pool_core_sending.cpp (m_mutex held) ------------------------------------------------
 
-    /// Hands pending calls to the least loaded workers that can take one.
+    /// Hands pending calls to the least loaded workers that can take one; when none is left
+    /// and a worker idles, first takes back calls waiting in the busiest worker's ring.
     void dispatch();
+    /// The assignment part of dispatch(). True when any call was assigned.
+    bool assign_pending();
     /// Writes what fits of the assigned calls not yet in the ring; wakes the worker if it
     /// sleeps. True when bytes moved.
     bool pump(worker_slot& w);
@@ -98,6 +102,16 @@ class pool_core
     /// Moves the calls announce() refused into `done`. True when any.
     bool take_refused(std::vector<pool_completion>& done);
     void send_stop(worker_slot& w);
+
+    // --- pool_core_rebalancing.cpp (m_mutex held) --------------------------------------------
+
+    /// While a worker idles and no call is pending: takes back into the queue a share of the
+    /// calls waiting in the ring of the worker with the most of them. True when any came back.
+    bool take_back_for_idle_workers();
+    /// Takes back up to `most` of the calls waiting behind the one `w` runs, the last ones
+    /// first; those it already claimed stay. Returns how many came back (to m_pending's front,
+    /// in order).
+    std::size_t take_back(worker_slot& w, std::size_t most);
 
     // --- pool_core_receiving.cpp (m_mutex held) ----------------------------------------------
 

@@ -21,6 +21,22 @@ void pool_core::dispatch()
     {
         return;
     }
+    bool any = assign_pending();
+    if (m_pending.empty() && take_back_for_idle_workers())
+    {
+        any = assign_pending() || any;
+    }
+    if (any)
+    {
+        for (auto& w : m_workers)
+        {
+            pump(*w);
+        }
+    }
+}
+
+bool pool_core::assign_pending()
+{
     bool any = false;
     while (!m_pending.empty())
     {
@@ -61,13 +77,7 @@ void pool_core::dispatch()
         ++best->sent;
         any = true;
     }
-    if (any)
-    {
-        for (auto& w : m_workers)
-        {
-            pump(*w);
-        }
-    }
+    return any;
 }
 
 bool pool_core::pump(worker_slot& w)
@@ -104,6 +114,10 @@ bool pool_core::pump(worker_slot& w)
         }
         pool_call_base& call = *w.assigned[w.written];
         const std::string& message = call.message;
+        if (w.partial == 0)
+        {
+            call.ring_at = header.tasks.head.load(std::memory_order_relaxed);
+        }
         const std::size_t put =
             w.channel.write_some(header.tasks, w.channel.task_bytes(), message.data() + w.partial,
                                  message.size() - w.partial);

@@ -13,11 +13,16 @@
 // A task's id has its top bit (carries_descriptors) up in the message when shared memory
 // descriptors went ahead of it over the worker's socket: a worker whose decoding stops before
 // it fetched them drops them, so that they do not fill the socket.
+// The top byte of a task's id in the ring is also its claim: before it reads past that byte the
+// worker sets claimed_by_worker, unless the pool set taken_back first (both by compare and
+// swap), and a message taken back is skipped. That is how the pool takes back tasks that wait
+// behind a long one while another worker idles (pool_core_rebalancing.cpp).
 // `code` names the trampoline and the target by module and offset (code_address.hpp); its
 // bytes are computed once per trampoline and target and the worker caches what they resolve
 // to, so that a task costs no symbol lookup on either side.
 
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -57,8 +62,14 @@ inline constexpr std::size_t task_prefix_size = 4 + 8;           // length, id
 inline constexpr std::size_t result_prefix_size = 4 + 8 + 1 + 8; // length, id, kind, run ns
 inline constexpr std::size_t result_kind_at = 4 + 8;
 inline constexpr std::size_t result_run_ns_at = 4 + 8 + 1;
-// The flag in a task message's id (never in a pool's own ids, which count up from 1).
+// Flags in a task message's id (never in a pool's own ids, which count up from 1).
 inline constexpr std::uint64_t carries_descriptors = std::uint64_t{1} << 63;
+inline constexpr std::uint64_t claimed_by_worker = std::uint64_t{1} << 62;
+inline constexpr std::uint64_t taken_back = std::uint64_t{1} << 61;
+inline constexpr std::uint64_t id_flags = std::uint64_t{0xFF} << 56;
+// Where the claim (the id's top byte, little-endian) lies in a message, from its length on.
+inline constexpr std::size_t claim_byte_at = 4 + 7;
+static_assert(std::endian::native == std::endian::little);
 
 /// Reads argument lists as they were written: plain bytes when every argument is trivially
 /// copyable (no stream is built), cereal otherwise.
@@ -392,6 +403,8 @@ class pool_call_base
     // worker dies); not_a_chunk otherwise.
     static constexpr std::uint64_t not_a_chunk = ~std::uint64_t{0};
     std::uint64_t first_item = not_a_chunk;
+    // Where its message begins in the task ring of the worker it was last written to.
+    std::uint64_t ring_at = 0;
 
     /// set_running_or_notify_cancel: false when the caller cancelled it first.
     virtual bool start() noexcept = 0;

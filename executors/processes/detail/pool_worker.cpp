@@ -1,5 +1,6 @@
 #include "executors/processes/detail/pool_worker.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -103,9 +104,68 @@ class worker
         }
     }
 
+    // Reads the next task message the pool did not take back into `in` (without its length),
+    // its id's flags cleared there; `carries`: descriptors went ahead of it over `socket`.
+    // Returns its id (0: stop).
+    std::uint64_t next_task(std::string& in, int socket, bool& carries)
+    {
+        for (;;)
+        {
+            std::uint32_t length = 0;
+            read_exact(reinterpret_cast<char*>(&length), sizeof length);
+            const bool mine = claim();
+            in.resize(length);
+            read_exact(in.data(), length);
+            std::uint64_t id = 0;
+            std::memcpy(&id, in.data(), sizeof id);
+            carries = (id & carries_descriptors) != 0;
+            id &= ~id_flags;
+            if (!mine)
+            {
+                if (carries)
+                {
+                    // Read now, or they would stay in the socket: the pool sends a large set of
+                    // descriptors only to a worker that has read every datagram sent before.
+                    attachment_inbox dropped(socket, id);
+                    dropped.drop_unfetched();
+                }
+                continue;
+            }
+            std::memcpy(in.data(), &id, sizeof id);
+            return id;
+        }
+    }
+
     shm_channel_header& header() noexcept { return m_header; }
 
   private:
+    // At the start of a message's id: claims the message (its id's top byte, pool_task.hpp)
+    // before reading past that byte, unless the pool took it back first.
+    bool claim()
+    {
+        constexpr std::size_t id_size = 8;
+        if (shm_channel::readable(m_header.tasks) < id_size)
+        {
+            wait_until([this] { return shm_channel::readable(m_header.tasks) >= id_size; });
+        }
+        const std::uint64_t tail = m_header.tasks.tail.load(std::memory_order_relaxed);
+        auto* byte = reinterpret_cast<unsigned char*>(
+            m_channel.task_bytes() +
+            ((tail + claim_byte_at - sizeof(std::uint32_t)) & (m_channel.capacity() - 1)));
+        std::atomic_ref<unsigned char> claim(*byte);
+        constexpr auto claimed_bit = static_cast<unsigned char>(claimed_by_worker >> 56);
+        constexpr auto taken_back_bit = static_cast<unsigned char>(taken_back >> 56);
+        unsigned char seen = claim.load(std::memory_order_seq_cst);
+        while ((seen & taken_back_bit) == 0)
+        {
+            if (claim.compare_exchange_weak(seen, seen | claimed_bit, std::memory_order_seq_cst))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     // Spin, then sleep on the bell. The flag is set before the last check of `ready` and the
     // pool checks the flag after publishing (both seq_cst), so a wake-up cannot be lost.
     template <class Ready>
@@ -383,19 +443,12 @@ void run_pool_worker(int channel_fd, int pool_bell_fd, int attachment_socket,
     }
     for (std::uint32_t done = 0; config.max_tasks == 0 || done < config.max_tasks; ++done)
     {
-        std::uint32_t length = 0;
-        self.read_exact(reinterpret_cast<char*>(&length), sizeof length);
-        in.resize(length);
-        self.read_exact(in.data(), length);
-        std::uint64_t id = 0;
-        std::memcpy(&id, in.data(), sizeof id);
+        bool carries = false;
+        const std::uint64_t id = self.next_task(in, attachment_socket, carries);
         if (id == 0)
         {
             return; // stop
         }
-        const bool carries = (id & carries_descriptors) != 0;
-        id &= ~carries_descriptors;
-        std::memcpy(in.data(), &id, sizeof id);
         self.settle();
         self.header().started.store(id, std::memory_order_seq_cst);
         self.header().worker_cpu.store(::sched_getcpu(), std::memory_order_relaxed);
