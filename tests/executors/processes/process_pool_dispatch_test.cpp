@@ -2,6 +2,7 @@
 // only when tasks of its function are known to be short, under the three start methods.
 #define BOOST_TEST_MODULE process_pool_dispatch
 #define BOOST_TEST_NO_MAIN
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -210,6 +211,61 @@ BOOST_AUTO_TEST_CASE(calls_taken_back_keep_their_shared_memory)
             for (auto& f : large)
             {
                 BOOST_TEST(f.result(patience) == 300);
+            }
+        }
+    }
+}
+
+namespace
+{
+
+// Counts its run in marks[i], after `microseconds` busy: a call run twice shows as 2.
+int mark_run(weft::shared_array<int> marks, int i, int microseconds)
+{
+    (void)busy_then_pid(microseconds);
+    marks.set(static_cast<std::size_t>(i), marks.get(static_cast<std::size_t>(i)) + 1);
+    return i;
+}
+
+} // namespace
+
+// The worker claims a message while the pool may be taking it back: each call still runs once,
+// in one worker, and its future gets its own result. Rounds of one 3 ms call and 200 short ones
+// make the two race on every round.
+BOOST_AUTO_TEST_CASE(a_call_taken_back_runs_exactly_once)
+{
+    constexpr int shorts = 200;
+    for (const auto method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 2, .start_method = method});
+            const weft::shared_array<int> scratch(1);
+            std::vector<future<int>> warm;
+            for (int i = 0; i < 300; ++i)
+            {
+                warm.push_back(pool.submit(mark_run, scratch, 0, 0));
+            }
+            for (auto& f : warm)
+            {
+                (void)f.result(patience);
+            }
+            for (int round = 0; round < 20; ++round)
+            {
+                const weft::shared_array<int> marks(shorts + 1);
+                std::vector<future<int>> futures;
+                futures.push_back(pool.submit(mark_run, marks, shorts, 3000));
+                for (int i = 0; i < shorts; ++i)
+                {
+                    futures.push_back(pool.submit(mark_run, marks, i, 0));
+                }
+                for (int i = 0; i < shorts; ++i)
+                {
+                    BOOST_TEST(futures[static_cast<std::size_t>(i) + 1].result(patience) == i);
+                }
+                BOOST_TEST(futures[0].result(patience) == shorts);
+                const std::vector<int> runs = marks.to_vector();
+                BOOST_TEST(std::count(runs.begin(), runs.end(), 1) == shorts + 1);
             }
         }
     }
