@@ -138,6 +138,10 @@ void pool_core::sleep(std::vector<pollfd>& polled, std::vector<pool_completion>&
             {
                 can_write = w->written == 0; // idle now: the next pump sends it
             }
+            else if (w->held == announce_outcome::worker_gone)
+            {
+                can_write = false; // its pidfd wakes this thread to bury it
+            }
             ready = ready ||
                     (shm_channel::readable(header.results) > 0 &&
                      header.waiters.load(std::memory_order_seq_cst) == 0) ||

@@ -75,7 +75,7 @@ bool pool_core::take_back_for_idle_workers()
     for (const auto& w : m_workers)
     {
         if (w->assigned.empty() && !w->stop_sent && !w->killed &&
-            (m_max_tasks == 0 || w->sent < m_max_tasks))
+            w->held != announce_outcome::worker_gone && (m_max_tasks == 0 || w->sent < m_max_tasks))
         {
             ++idle;
         }

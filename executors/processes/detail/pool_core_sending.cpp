@@ -47,7 +47,8 @@ bool pool_core::assign_pending()
         {
             // A task not known to be short goes only to an idle worker, so it is the front
             // one; nothing is written behind it to wait for it.
-            if (w->stop_sent || w->assigned.size() >= ahead ||
+            if (w->stop_sent || w->held == announce_outcome::worker_gone ||
+                w->assigned.size() >= ahead ||
                 (!w->assigned.empty() && m_timings.ahead(w->assigned.front()->timing_key,
                                                          w->assigned.front()->calls) == 1) ||
                 (m_max_tasks != 0 && w->sent >= m_max_tasks))
@@ -84,7 +85,7 @@ bool pool_core::pump(worker_slot& w)
 {
     bool moved = false;
     shm_channel_header& header = w.channel.header();
-    while (w.written < w.assigned.size() && !w.stop_sent)
+    while (w.written < w.assigned.size() && !w.stop_sent && w.held != announce_outcome::worker_gone)
     {
         if (!w.announced)
         {
@@ -173,7 +174,10 @@ announce_outcome pool_core::announce(worker_slot& w)
         w.held = sent;
         return sent;
     }
-    w.held = announce_outcome::sent;
+    // A worker gone stays gone: nothing more is sent or assigned to it, and the collector
+    // sleeps on its pidfd instead of taking its unwritten calls for work it can do (it spun,
+    // never burying the worker, when a call of shared memory was assigned after the death).
+    w.held = sent == announce_outcome::worker_gone ? sent : announce_outcome::sent;
     if (sent == announce_outcome::sent && !(*at)->attached.empty())
     {
         std::string& message = (*at)->message;

@@ -34,7 +34,8 @@ struct worker_slot
     bool stop_sent = false;     // the stop message is in the ring
     bool killed = false;        // terminate() killed it: what it still sends is dropped
     bool ran_something = false; // at least one outcome came back
-    // full or not_idle: why assigned[written]'s descriptors wait to go (announce_attachments).
+    // full or not_idle: why assigned[written]'s descriptors wait to go (announce_attachments);
+    // worker_gone: its socket's peer closed, so it is dying and nothing more goes to it.
     announce_outcome held = announce_outcome::sent;
 
     // Waiters registered on this channel, and drainers about to ring it: while any, the slot

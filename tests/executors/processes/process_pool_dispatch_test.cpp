@@ -4,6 +4,7 @@
 #define BOOST_TEST_NO_MAIN
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -14,6 +15,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "pool_test_support.hpp"
+#include "support/eventually.hpp"
 #include "support/many_values.hpp"
 #include "support/nap_then_sum.hpp"
 
@@ -266,6 +268,67 @@ BOOST_AUTO_TEST_CASE(a_call_taken_back_runs_exactly_once)
                 BOOST_TEST(futures[0].result(patience) == shorts);
                 const std::vector<int> runs = marks.to_vector();
                 BOOST_TEST(std::count(runs.begin(), runs.end(), 1) == shorts + 1);
+            }
+        }
+    }
+}
+
+// A worker killed while the pool takes calls back from it, or gives it calls taken back from
+// the other: only the call it was running fails (worker_died_error), every other call runs
+// once, in some worker, and the pool is at its size again.
+BOOST_AUTO_TEST_CASE(a_worker_killed_while_calls_are_taken_back_fails_only_its_call)
+{
+    constexpr int shorts = 100;
+    for (const auto method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 2, .start_method = method});
+            const weft::shared_array<int> scratch(1);
+            std::vector<future<int>> warm;
+            for (int i = 0; i < 300; ++i)
+            {
+                warm.push_back(pool.submit(mark_run, scratch, 0, 0));
+            }
+            for (auto& f : warm)
+            {
+                (void)f.result(patience);
+            }
+            for (int round = 0; round < 20; ++round)
+            {
+                const std::vector<pid_t> pids = pool.worker_pids();
+                BOOST_TEST_REQUIRE(pids.size() == 2U);
+                const weft::shared_array<int> marks(shorts + 1);
+                std::vector<future<int>> futures;
+                futures.push_back(pool.submit(mark_run, marks, shorts, 20000));
+                for (int i = 0; i < shorts; ++i)
+                {
+                    futures.push_back(pool.submit(mark_run, marks, i, 20));
+                }
+                std::this_thread::sleep_for(std::chrono::microseconds(250 * (round % 8)));
+                BOOST_TEST_REQUIRE(::kill(pids[static_cast<std::size_t>(round % 2)], SIGKILL) == 0);
+                int failed = 0;
+                for (std::size_t i = 0; i < futures.size(); ++i)
+                {
+                    try
+                    {
+                        BOOST_TEST(futures[i].result(patience) ==
+                                   (i == 0 ? shorts : static_cast<int>(i) - 1));
+                        const std::size_t slot = i == 0 ? shorts : i - 1;
+                        BOOST_TEST(marks.get(slot) == 1);
+                    }
+                    catch (const weft::worker_died_error& e)
+                    {
+                        ++failed;
+                        BOOST_TEST(e.pid() == pids[static_cast<std::size_t>(round % 2)]);
+                    }
+                }
+                BOOST_TEST(failed <= 1);
+                const std::vector<int> runs = marks.to_vector();
+                BOOST_TEST(std::count_if(runs.begin(), runs.end(), [](int n) { return n > 1; }) ==
+                           0);
+                BOOST_TEST(
+                    weft::testing::eventually([&] { return pool.worker_pids().size() == 2U; }));
             }
         }
     }
