@@ -3,6 +3,7 @@
 // at a time, at most a window of chunks ahead of the consumer, ships each chunk as one message
 // and yields the values one by one, in input order or in the order chunks finish.
 
+#include <cassert>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -87,7 +88,8 @@ class chunked_map_range
     };
 
     /// Submits the first window of chunks at once, as Python's map starts its calls.
-    /// `deadline`: when advancing throws timeout_error.
+    /// `deadline`: when advancing throws timeout_error; input order only (Executor.map's
+    /// timeout; imap_unordered has none, as Python's).
     template <class... Inputs>
     chunked_map_range(Ops ops, map_style style, std::size_t chunksize, map_window window,
                       std::optional<std::chrono::steady_clock::time_point> deadline,
@@ -96,6 +98,7 @@ class chunked_map_range
           m_chunksize(chunksize), m_window(window), m_deadline(deadline),
           m_inputs(std::forward<Inputs>(inputs)...)
     {
+        assert(!deadline || style.order == map_order::inputs);
         refill();
         if (m_in_flight.empty() && m_submit_error)
         {
@@ -408,14 +411,7 @@ class chunked_map_range
         {
             return m_in_flight.take_oldest();
         }
-        const std::optional<std::uint64_t> number = m_finish_order->take_next(m_deadline);
-        if (!number)
-        {
-            m_failed = true;
-            cancel_pending();
-            throw timeout_error("weft: map result not ready before the timeout");
-        }
-        return m_in_flight.take(*number);
+        return m_in_flight.take(m_finish_order->take_next());
     }
 
     void cancel_pending() noexcept { m_in_flight.cancel_all(); }

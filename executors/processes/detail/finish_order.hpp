@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
-#include <optional>
 
 namespace weft::detail
 {
@@ -32,24 +31,12 @@ class finish_order
         return m_changed.wait_until(lock, deadline, [&] { return !m_finished.empty(); });
     }
 
-    /// The number of the next chunk to finish, waiting for it until `deadline` if set; nullopt
-    /// when the deadline passed first.
-    std::optional<std::uint64_t>
-    take_next(const std::optional<std::chrono::steady_clock::time_point>& deadline)
+    /// The number of the next chunk to finish, waiting for it (next(timeout) waits with a
+    /// deadline through wait_for_one first).
+    std::uint64_t take_next()
     {
         std::unique_lock lock(m_mutex);
-        auto have_one = [&] { return !m_finished.empty(); };
-        if (deadline)
-        {
-            if (!m_changed.wait_until(lock, *deadline, have_one))
-            {
-                return std::nullopt;
-            }
-        }
-        else
-        {
-            m_changed.wait(lock, have_one);
-        }
+        m_changed.wait(lock, [&] { return !m_finished.empty(); });
         const std::uint64_t number = m_finished.front();
         m_finished.pop_front();
         return number;
