@@ -29,9 +29,6 @@ namespace weft::detail
 namespace
 {
 
-constexpr auto g_claimed_bit = static_cast<unsigned char>(claimed_by_worker >> 56);
-constexpr auto g_taken_back_bit = static_cast<unsigned char>(taken_back >> 56);
-
 // Sets taken_back in the claim byte of `call`'s message, unless the worker claimed it first.
 // `tail`: the worker's read position in its task ring, read before.
 bool take_back_message(worker_slot& w, const pool_call_base& call, std::uint64_t tail) noexcept
@@ -45,9 +42,9 @@ bool take_back_message(worker_slot& w, const pool_call_base& call, std::uint64_t
                                                   (at & (w.channel.capacity() - 1)));
     std::atomic_ref<unsigned char> claim(*byte);
     unsigned char seen = claim.load(std::memory_order_seq_cst);
-    while ((seen & g_claimed_bit) == 0)
+    while ((seen & claimed_bit) == 0)
     {
-        if (claim.compare_exchange_weak(seen, seen | g_taken_back_bit, std::memory_order_seq_cst))
+        if (claim.compare_exchange_weak(seen, seen | taken_back_bit, std::memory_order_seq_cst))
         {
             return true;
         }

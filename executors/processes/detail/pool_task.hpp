@@ -69,6 +69,9 @@ inline constexpr std::uint64_t taken_back = std::uint64_t{1} << 61;
 inline constexpr std::uint64_t id_flags = std::uint64_t{0xFF} << 56;
 // Where the claim (the id's top byte, little-endian) lies in a message, from its length on.
 inline constexpr std::size_t claim_byte_at = 4 + 7;
+// The two flags as bits of the claim byte.
+inline constexpr auto claimed_bit = static_cast<unsigned char>(claimed_by_worker >> 56);
+inline constexpr auto taken_back_bit = static_cast<unsigned char>(taken_back >> 56);
 static_assert(std::endian::native == std::endian::little);
 
 /// Reads argument lists as they were written: plain bytes when every argument is trivially

@@ -153,8 +153,6 @@ class worker
             m_channel.task_bytes() +
             ((tail + claim_byte_at - sizeof(std::uint32_t)) & (m_channel.capacity() - 1)));
         std::atomic_ref<unsigned char> claim(*byte);
-        constexpr auto claimed_bit = static_cast<unsigned char>(claimed_by_worker >> 56);
-        constexpr auto taken_back_bit = static_cast<unsigned char>(taken_back >> 56);
         unsigned char seen = claim.load(std::memory_order_seq_cst);
         while ((seen & taken_back_bit) == 0)
         {

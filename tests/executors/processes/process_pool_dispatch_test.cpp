@@ -229,6 +229,36 @@ int mark_run(weft::shared_array<int> marks, int i, int microseconds)
     return i;
 }
 
+// Times mark_run short: 300 calls, run and gathered.
+void warm_up_mark_run(process_pool_executor& pool)
+{
+    const weft::shared_array<int> scratch(1);
+    std::vector<future<int>> warm;
+    for (int i = 0; i < 300; ++i)
+    {
+        warm.push_back(pool.submit(mark_run, scratch, 0, 0));
+    }
+    for (auto& f : warm)
+    {
+        (void)f.result(patience);
+    }
+}
+
+// One call of `long_us` (marks[shorts], result `shorts`), then `shorts` calls of `short_us`
+// (marks[i], result i), submitted at once; the long one's future comes first.
+std::vector<future<int>> long_then_shorts(process_pool_executor& pool,
+                                          const weft::shared_array<int>& marks, int shorts,
+                                          int long_us, int short_us)
+{
+    std::vector<future<int>> futures;
+    futures.push_back(pool.submit(mark_run, marks, shorts, long_us));
+    for (int i = 0; i < shorts; ++i)
+    {
+        futures.push_back(pool.submit(mark_run, marks, i, short_us));
+    }
+    return futures;
+}
+
 } // namespace
 
 // The worker claims a message while the pool may be taking it back: each call still runs once,
@@ -242,25 +272,11 @@ BOOST_AUTO_TEST_CASE(a_call_taken_back_runs_exactly_once)
         BOOST_TEST_CONTEXT(weft::to_string(method))
         {
             process_pool_executor pool({.max_workers = 2, .start_method = method});
-            const weft::shared_array<int> scratch(1);
-            std::vector<future<int>> warm;
-            for (int i = 0; i < 300; ++i)
-            {
-                warm.push_back(pool.submit(mark_run, scratch, 0, 0));
-            }
-            for (auto& f : warm)
-            {
-                (void)f.result(patience);
-            }
+            warm_up_mark_run(pool);
             for (int round = 0; round < 20; ++round)
             {
                 const weft::shared_array<int> marks(shorts + 1);
-                std::vector<future<int>> futures;
-                futures.push_back(pool.submit(mark_run, marks, shorts, 3000));
-                for (int i = 0; i < shorts; ++i)
-                {
-                    futures.push_back(pool.submit(mark_run, marks, i, 0));
-                }
+                std::vector<future<int>> futures = long_then_shorts(pool, marks, shorts, 3000, 0);
                 for (int i = 0; i < shorts; ++i)
                 {
                     BOOST_TEST(futures[static_cast<std::size_t>(i) + 1].result(patience) == i);
@@ -284,27 +300,13 @@ BOOST_AUTO_TEST_CASE(a_worker_killed_while_calls_are_taken_back_fails_only_its_c
         BOOST_TEST_CONTEXT(weft::to_string(method))
         {
             process_pool_executor pool({.max_workers = 2, .start_method = method});
-            const weft::shared_array<int> scratch(1);
-            std::vector<future<int>> warm;
-            for (int i = 0; i < 300; ++i)
-            {
-                warm.push_back(pool.submit(mark_run, scratch, 0, 0));
-            }
-            for (auto& f : warm)
-            {
-                (void)f.result(patience);
-            }
+            warm_up_mark_run(pool);
             for (int round = 0; round < 20; ++round)
             {
                 const std::vector<pid_t> pids = pool.worker_pids();
                 BOOST_TEST_REQUIRE(pids.size() == 2U);
                 const weft::shared_array<int> marks(shorts + 1);
-                std::vector<future<int>> futures;
-                futures.push_back(pool.submit(mark_run, marks, shorts, 20000));
-                for (int i = 0; i < shorts; ++i)
-                {
-                    futures.push_back(pool.submit(mark_run, marks, i, 20));
-                }
+                std::vector<future<int>> futures = long_then_shorts(pool, marks, shorts, 20000, 20);
                 std::this_thread::sleep_for(std::chrono::microseconds(250 * (round % 8)));
                 BOOST_TEST_REQUIRE(::kill(pids[static_cast<std::size_t>(round % 2)], SIGKILL) == 0);
                 int failed = 0;
