@@ -40,16 +40,7 @@ bool take_back_message(worker_slot& w, const pool_call_base& call, std::uint64_t
     }
     auto* byte = reinterpret_cast<unsigned char*>(w.channel.task_bytes() +
                                                   (at & (w.channel.capacity() - 1)));
-    std::atomic_ref<unsigned char> claim(*byte);
-    unsigned char seen = claim.load(std::memory_order_seq_cst);
-    while ((seen & claimed_bit) == 0)
-    {
-        if (claim.compare_exchange_weak(seen, seen | taken_back_bit, std::memory_order_seq_cst))
-        {
-            return true;
-        }
-    }
-    return false;
+    return win_claim(*byte, taken_back_bit, claimed_bit);
 }
 
 // Calls waiting behind the front one that the pool may take back: only while every call the

@@ -74,6 +74,22 @@ inline constexpr auto claimed_bit = static_cast<unsigned char>(claimed_by_worker
 inline constexpr auto taken_back_bit = static_cast<unsigned char>(taken_back >> 56);
 static_assert(std::endian::native == std::endian::little);
 
+// Sets `mine` in a claim byte in the shared ring unless the other side set `theirs` first:
+// exactly one of the pool (taking back) and the worker (claiming) wins a message.
+inline bool win_claim(unsigned char& byte, unsigned char mine, unsigned char theirs) noexcept
+{
+    std::atomic_ref<unsigned char> claim(byte);
+    unsigned char seen = claim.load(std::memory_order_seq_cst);
+    while ((seen & theirs) == 0)
+    {
+        if (claim.compare_exchange_weak(seen, seen | mine, std::memory_order_seq_cst))
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
 /// Reads argument lists as they were written: plain bytes when every argument is trivially
 /// copyable (no stream is built), cereal otherwise.
 template <class... Args>

@@ -152,16 +152,7 @@ class worker
         auto* byte = reinterpret_cast<unsigned char*>(
             m_channel.task_bytes() +
             ((tail + claim_byte_at - sizeof(std::uint32_t)) & (m_channel.capacity() - 1)));
-        std::atomic_ref<unsigned char> claim(*byte);
-        unsigned char seen = claim.load(std::memory_order_seq_cst);
-        while ((seen & taken_back_bit) == 0)
-        {
-            if (claim.compare_exchange_weak(seen, seen | claimed_bit, std::memory_order_seq_cst))
-            {
-                return true;
-            }
-        }
-        return false;
+        return win_claim(*byte, claimed_bit, taken_back_bit);
     }
 
     // Spin, then sleep on the bell. The flag is set before the last check of `ready` and the
