@@ -95,7 +95,7 @@ class pool
     }
 
     /// [fn(x) for x in input], blocking. chunksize 0: Python's default, default_chunksize()
-    /// (an input without a size is read into a vector first, as Python lists it). The input is
+    /// (an input without a size is then read into a vector first, as Python lists it). The input is
     /// read lazily, at most `window` chunks ahead of the results (0: the executor map's default,
     /// two or more per worker), so memory stays bounded by the window and the result;
     /// `eager_window` sends every chunk at once, as Python does.
@@ -226,6 +226,15 @@ class pool
     auto blocking_map(F fn, R&& input, std::size_t chunksize, std::size_t window)
     {
         require_running();
+        if constexpr (!std::ranges::sized_range<R>)
+        {
+            if (chunksize != 0) // no length needed: the input is read as the window moves
+            {
+                return collect(start_map<Shape>(fn, {.chunksize = chunksize, .window = window},
+                                                std::forward<R>(input)),
+                               0);
+            }
+        }
         return with_sized_input(
             std::forward<R>(input),
             [&](auto&& in)

@@ -120,6 +120,46 @@ BOOST_AUTO_TEST_CASE(map_takes_unsized_inputs_and_any_chunksize)
     }
 }
 
+// With a chunksize given, no length is needed: an unsized input is read as the window moves,
+// not listed first. Each element's first read, and each call, is stamped with the monotonic
+// clock (one clock for every process).
+namespace
+{
+long long now_ns(int)
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(map_with_a_chunksize_reads_an_unsized_input_as_it_goes)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            pool p({.max_workers = 2, .start_method = method});
+            std::vector<long long> read_at(200, 0);
+            auto stamped = std::views::iota(0, 200) |
+                           std::views::transform(
+                               [&read_at](int i)
+                               {
+                                   if (read_at[static_cast<std::size_t>(i)] == 0)
+                                   {
+                                       read_at[static_cast<std::size_t>(i)] = now_ns(i);
+                                   }
+                                   return i;
+                               }) |
+                           std::views::filter([](int) { return true; }); // no size
+            static_assert(!std::ranges::sized_range<decltype(stamped)>);
+            const auto ran_at = p.map(now_ns, stamped, 10, 2);
+            BOOST_REQUIRE(ran_at.size() == 200U);
+            BOOST_TEST(read_at.back() > ran_at.front()); // read after the first call ran
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(starmap_of_triplets)
 {
     for (const start_method method : all_methods)
