@@ -57,6 +57,14 @@ void pool::terminate()
     }
 }
 
+void pool::shutdown_within(std::chrono::nanoseconds grace)
+{
+    state expected = state::running;
+    m_state.compare_exchange_strong(expected, state::closed);
+    std::lock_guard lock(m_join_mutex);
+    m_executor.shutdown_within(grace);
+}
+
 void pool::join()
 {
     if (m_state.load(std::memory_order_acquire) == state::running)

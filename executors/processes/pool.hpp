@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <functional>
@@ -167,6 +168,10 @@ class pool
     void close();
     /// Kills the workers now; every unfinished result fails with pool_terminated_error.
     void terminate();
+    /// close(), then the executor's bounded shutdown: the tasks not started are cancelled, the
+    /// running ones get `grace` to finish before their workers are killed (their results fail
+    /// with pool_terminated_error). Returns once the workers are reaped; join() may follow.
+    void shutdown_within(std::chrono::nanoseconds grace);
     /// Waits for the workers to exit. Throws invalid_state_error unless close() or terminate()
     /// came first, as Python.
     void join();

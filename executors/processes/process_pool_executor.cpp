@@ -64,6 +64,11 @@ std::vector<pid_t> process_pool_executor::worker_pids() const
     return m_core->worker_pids();
 }
 
+void process_pool_executor::shutdown_within(std::chrono::nanoseconds grace)
+{
+    m_core->shutdown_within(grace);
+}
+
 void process_pool_executor::terminate()
 {
     m_core->terminate();

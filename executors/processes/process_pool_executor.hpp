@@ -143,8 +143,16 @@ class process_pool_executor
     /// Python's shutdown: no new submissions; cancel_futures cancels the calls that have not
     /// started; wait blocks until every started call finished and the workers exited (even when
     /// some died). Idempotent. Throws invalid_state_error for wait = true from a done-callback
-    /// running on the pool's own thread.
+    /// running on the pool's own thread. A call written ahead into a busy worker's ring has
+    /// started (its future reports running), as one in Python's call queue.
     void shutdown(bool wait = true, bool cancel_futures = false);
+
+    /// The bounded shutdown, for a Ctrl-C or a deadline: cancels every call not started, gives
+    /// the started ones `grace` to finish, then kills the workers still busy (their futures
+    /// fail with pool_terminated_error). Returns once every worker is reaped: after at most
+    /// `grace` plus the time to kill and reap them. Throws invalid_state_error from a
+    /// done-callback running on the pool's own thread.
+    void shutdown_within(std::chrono::nanoseconds grace);
 
     /// Kills the workers now (SIGKILL) and shuts the pool down: every unfinished future, queued
     /// or running, fails with pool_terminated_error, and a shutdown() after it returns as soon

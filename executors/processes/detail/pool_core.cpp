@@ -121,7 +121,28 @@ void pool_core::shutdown(bool wait, bool cancel_futures)
     }
 }
 
-void pool_core::terminate()
+void pool_core::shutdown_within(std::chrono::nanoseconds grace)
+{
+    if (std::this_thread::get_id() == m_collector.get_id())
+    {
+        throw invalid_state_error("weft: shutdown_within() from a callback on the pool's own "
+                                  "thread");
+    }
+    shutdown(false, true);
+    bool finished = false;
+    {
+        std::unique_lock lock(m_finished_mutex);
+        finished = m_finished_changed.wait_for(lock, grace, [this] { return m_finished; });
+    }
+    if (!finished)
+    {
+        terminate("weft: the process pool's shutdown grace period ended before this task "
+                  "finished");
+    }
+    shutdown(true, false);
+}
+
+void pool_core::terminate(const char* why)
 {
     std::vector<std::shared_ptr<pool_call_base>> orphans;
     {
@@ -148,8 +169,7 @@ void pool_core::terminate()
             ::syscall(SYS_pidfd_send_signal, w->child.pidfd.get(), SIGKILL, nullptr, 0);
         }
     }
-    const auto error = std::make_exception_ptr(
-        pool_terminated_error("weft: the process pool was terminated before this task ran"));
+    const auto error = std::make_exception_ptr(pool_terminated_error(why));
     for (auto& call : orphans)
     {
         call->fail(error); // outside the lock: failing runs the future's callbacks

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -58,9 +59,13 @@ class pool_core
     void enqueue(std::vector<std::shared_ptr<pool_call_base>>& calls);
 
     void shutdown(bool wait, bool cancel_futures);
+    /// shutdown(wait, cancel_futures = true), then `grace` for the calls running to finish;
+    /// after it, terminate(). Returns once the workers are reaped.
+    void shutdown_within(std::chrono::nanoseconds grace);
     /// Kills every worker now and fails every call that has not finished with
-    /// pool_terminated_error; later submissions are refused.
-    void terminate();
+    /// pool_terminated_error saying `why`; later submissions are refused.
+    void terminate(const char* why = "weft: the process pool was terminated before this task "
+                                     "finished");
 
     /// A thread blocked in result() on `call` collects results until `state` is done or `until`
     /// passes (true), or returns false when it cannot (pool_core_waiters.cpp).
@@ -172,6 +177,10 @@ class pool_core
     friend class pool_map_presence;
     std::mutex m_join_mutex;
     std::thread m_collector;
+    // Set by the collector as it returns: shutdown_within's bounded wait.
+    std::mutex m_finished_mutex;
+    std::condition_variable m_finished_changed;
+    bool m_finished = false;
 };
 
 } // namespace weft::detail

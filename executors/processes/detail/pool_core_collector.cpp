@@ -88,6 +88,9 @@ void pool_core::collect()
         finish(done);
         if (finished)
         {
+            std::lock_guard lock(m_finished_mutex);
+            m_finished = true;
+            m_finished_changed.notify_all();
             return;
         }
         const auto now = std::chrono::steady_clock::now();

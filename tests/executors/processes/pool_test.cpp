@@ -477,6 +477,30 @@ BOOST_AUTO_TEST_CASE(workers_ignore_ctrl_c_and_the_parent_ends_the_pool_in_bound
     }
 }
 
+BOOST_AUTO_TEST_CASE(shutdown_within_lets_a_short_task_finish_and_kills_a_long_one)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            pool p({.max_workers = 2, .start_method = method});
+            auto long_one = p.apply_async(sleep_ms, std::tuple{60'000});
+            auto short_one = p.apply_async(sleep_ms, std::tuple{200});
+            auto queued = p.apply_async(sleep_ms, std::tuple{60'000});
+            std::this_thread::sleep_for(50ms);
+            const auto started = std::chrono::steady_clock::now();
+            p.shutdown_within(700ms);
+            BOOST_TEST((std::chrono::steady_clock::now() - started < 10s));
+            BOOST_TEST(short_one.result(patience) == 200);
+            BOOST_CHECK_THROW(long_one.result(patience), weft::pool_terminated_error);
+            BOOST_TEST(queued.cancelled());
+            BOOST_CHECK_THROW((void)p.apply(sleep_ms, 1), weft::invalid_state_error);
+            p.join();
+            BOOST_TEST(zombie_children() == 0);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(the_destructor_closes_and_joins)
 {
     for (const start_method method : all_methods)

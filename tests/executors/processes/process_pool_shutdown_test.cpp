@@ -1,7 +1,7 @@
 // process_pool_executor's shutdown: cancel_futures cancels what has not started, wait = false
 // lets running calls finish, the destructor waits, and submit() is refused afterwards;
-// terminate() ends running calls at once, the way out after a Ctrl-C. Each under the three
-// start methods.
+// terminate() ends running calls at once, the way out after a Ctrl-C, and shutdown_within()
+// gives them a grace first. Each under the three start methods.
 #define BOOST_TEST_MODULE process_pool_shutdown
 #define BOOST_TEST_NO_MAIN
 #include <atomic>
@@ -51,6 +51,59 @@ BOOST_AUTO_TEST_CASE(shutdown_with_cancel_futures_cancels_what_has_not_started)
             BOOST_TEST(cancelled >= 10);
             BOOST_CHECK_THROW((void)pool.submit(square, 1), weft::invalid_state_error);
             pool.shutdown(true); // idempotent
+        }
+    }
+}
+
+// The bounded shutdown: what waits is cancelled, a call that ends within the grace gives its
+// value, and one that would run 20 s more is killed when the grace ends.
+BOOST_AUTO_TEST_CASE(shutdown_within_gives_running_calls_their_grace_then_kills_them)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 2, .start_method = method});
+            (void)pool.submit(square, 2).result(patience);
+            auto long_call = pool.submit(sleep_then, 20'000, 1);
+            auto short_call = pool.submit(sleep_then, 300, 2);
+            std::vector<future<int>> waiting;
+            for (int i = 0; i < 20; ++i)
+            {
+                waiting.push_back(pool.submit(sleep_then, 20'000, 3));
+            }
+            std::this_thread::sleep_for(100ms); // both calls running
+            const auto started = std::chrono::steady_clock::now();
+            pool.shutdown_within(1s);
+            const auto took = std::chrono::steady_clock::now() - started;
+            BOOST_TEST(short_call.result(patience) == 2);
+            BOOST_CHECK_THROW((void)long_call.result(patience), weft::pool_terminated_error);
+            for (auto& f : waiting)
+            {
+                BOOST_TEST(f.cancelled());
+            }
+            BOOST_TEST((took >= 900ms)); // the long call had its grace
+            BOOST_TEST((took < 10s));
+            BOOST_TEST(pool.worker_pids().empty());
+            BOOST_TEST(zombie_children() == 0);
+            BOOST_CHECK_THROW((void)pool.submit(square, 1), weft::invalid_state_error);
+            pool.shutdown(true); // a no-op now
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_within_returns_as_soon_as_the_running_calls_end)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 2, .start_method = method});
+            auto call = pool.submit(sleep_then, 200, 7);
+            const auto started = std::chrono::steady_clock::now();
+            pool.shutdown_within(60s);
+            BOOST_TEST((std::chrono::steady_clock::now() - started < 20s));
+            BOOST_TEST(call.result(patience) == 7);
         }
     }
 }
