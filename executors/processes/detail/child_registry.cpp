@@ -123,7 +123,10 @@ class registry
             all.reserve(m_children.size());
             for (const auto& [id, child] : m_children)
             {
-                all.push_back(child);
+                if (child->listed())
+                {
+                    all.push_back(child);
+                }
             }
         }
         // Outside the registry's lock: a record's own lock orders its reaping. The reaper
