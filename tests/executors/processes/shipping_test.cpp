@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -237,6 +238,89 @@ BOOST_AUTO_TEST_CASE(a_pointer_with_save_and_load_is_a_pool_argument_and_result)
                 ++j;
             }
             BOOST_TEST(j == refs.size());
+        }
+    }
+}
+
+namespace
+{
+
+/// A value whose serializer throws: saving -1, or loading -2.
+struct fragile
+{
+    int value = 0;
+
+    template <class Archive>
+    void save(Archive& archive) const
+    {
+        if (value == -1)
+        {
+            throw std::invalid_argument("fragile: cannot save -1");
+        }
+        archive(value);
+    }
+    template <class Archive>
+    void load(Archive& archive)
+    {
+        archive(value);
+        if (value == -2)
+        {
+            throw std::invalid_argument("fragile: cannot load -2");
+        }
+    }
+};
+
+int unwrap(fragile f)
+{
+    return f.value;
+}
+
+fragile wrap(int value)
+{
+    return fragile{value};
+}
+
+// What a call's future says, or the exception it fails with.
+template <class F>
+std::string outcome(F&& call)
+{
+    try
+    {
+        return std::to_string(call());
+    }
+    catch (const std::exception& e)
+    {
+        return e.what();
+    }
+}
+
+} // namespace
+
+// A serializer that throws, on either side and in either direction, fails that call alone
+// with its exception; the worker lives on and the pool goes on.
+BOOST_AUTO_TEST_CASE(a_serializer_that_throws_fails_only_its_call)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 1, .start_method = method});
+            const auto workers = pool.worker_pids();
+            // Saving the argument, here: submit() throws, nothing was sent.
+            BOOST_TEST(outcome([&] { return pool.submit(unwrap, fragile{-1}).result(patience); }) ==
+                       "fragile: cannot save -1");
+            // Loading the argument, in the worker.
+            BOOST_TEST(outcome([&] { return pool.submit(unwrap, fragile{-2}).result(patience); }) ==
+                       "fragile: cannot load -2");
+            // Saving the result, in the worker.
+            BOOST_TEST(outcome([&] { return pool.submit(wrap, -1).result(patience).value; }) ==
+                       "fragile: cannot save -1");
+            // Loading the result, here.
+            BOOST_TEST(outcome([&] { return pool.submit(wrap, -2).result(patience).value; }) ==
+                       "fragile: cannot load -2");
+            BOOST_TEST(pool.submit(unwrap, fragile{7}).result(patience) == 7);
+            BOOST_TEST(pool.submit(wrap, 8).result(patience).value == 8);
+            BOOST_TEST(pool.worker_pids() == workers, boost::test_tools::per_element());
         }
     }
 }
