@@ -329,7 +329,34 @@ void fork_pool_beside_a_thread()
     }
 }
 
-BOOST_AUTO_TEST_CASE(a_fork_pool_in_a_threaded_process_warns)
+namespace
+{
+
+void fork_process_beside_a_thread()
+{
+    std::atomic<bool> done{false};
+    std::thread busy(
+        [&done]
+        {
+            while (!done.load())
+            {
+                std::this_thread::sleep_for(1ms);
+            }
+        });
+    weft::process child({.start_method = start_method::fork}, weft::testing::exit_with, 0);
+    child.start();
+    child.join();
+    done = true;
+    busy.join();
+    if (child.exitcode().value_or(-1) != 0)
+    {
+        throw std::runtime_error("the fork child failed");
+    }
+}
+
+// Runs `target` in a spawned child (a fresh process: the warning is given once per process)
+// and returns what it wrote to stderr; the child must exit 0.
+std::string stderr_of_a_child_running(void (*target)())
 {
     int pipe_fds[2];
     BOOST_TEST_REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
@@ -337,7 +364,7 @@ BOOST_AUTO_TEST_CASE(a_fork_pool_in_a_threaded_process_warns)
     const int saved = ::fcntl(2, F_DUPFD_CLOEXEC, 0);
     BOOST_TEST_REQUIRE(saved >= 0);
     ::dup2(pipe_fds[1], 2); // what the spawned child inherits as its stderr
-    weft::process child({.start_method = start_method::spawn}, fork_pool_beside_a_thread);
+    weft::process child({.start_method = start_method::spawn}, target);
     try
     {
         child.start();
@@ -359,7 +386,23 @@ BOOST_AUTO_TEST_CASE(a_fork_pool_in_a_threaded_process_warns)
     ::close(pipe_fds[0]);
     child.join();
     BOOST_TEST(child.exitcode().value_or(-1000) == 0, said);
-    // "1 other thread", or 2 under ThreadSanitizer, whose own thread counts.
+    return said;
+}
+
+} // namespace
+
+// "1 other thread", or 2 under ThreadSanitizer, whose own thread counts.
+BOOST_AUTO_TEST_CASE(a_fork_pool_in_a_threaded_process_warns)
+{
+    const std::string said = stderr_of_a_child_running(fork_pool_beside_a_thread);
+    BOOST_TEST(said.find("weft: warning: start_method::fork in a process with ") !=
+                   std::string::npos,
+               said);
+}
+
+BOOST_AUTO_TEST_CASE(a_fork_process_started_in_a_threaded_process_warns)
+{
+    const std::string said = stderr_of_a_child_running(fork_process_beside_a_thread);
     BOOST_TEST(said.find("weft: warning: start_method::fork in a process with ") !=
                    std::string::npos,
                said);

@@ -69,13 +69,13 @@ void count_outcome(future<T>& f, tally& counts, Check check)
     }
 }
 
-// Kills a random worker of `pool` every 0-4 ms until told to stop.
+// Kills a random worker of `pool` every 0 to 2 * `gap` until told to stop.
 class killer
 {
   public:
-    explicit killer(process_pool_executor& pool, std::atomic<int>& kills)
+    killer(process_pool_executor& pool, std::atomic<int>& kills, std::chrono::microseconds gap)
         : m_thread(
-              [this, &pool, &kills]
+              [this, &pool, &kills, gap]
               {
                   std::mt19937 random(static_cast<unsigned>(::getpid()));
                   while (!m_stop.load())
@@ -85,7 +85,8 @@ class killer
                       {
                           kills.fetch_add(1);
                       }
-                      std::this_thread::sleep_for(std::chrono::microseconds(random() % 4000));
+                      std::this_thread::sleep_for(std::chrono::microseconds(
+                          random() % static_cast<unsigned>(2 * gap.count())));
                   }
               })
     {
@@ -104,9 +105,11 @@ class killer
 };
 
 // One pool under fire: 300 calls of three kinds, each checked; a pool that broke refuses the
-// rest of the round's calls.
-void one_round(start_method method, std::atomic<int>& kills, tally& counts)
+// rest of the round's calls. Returns whether it broke.
+bool one_round(start_method method, std::atomic<int>& kills, std::chrono::microseconds gap,
+               tally& counts)
 {
+    const int broken_before = counts.broken;
     process_pool_executor pool({.max_workers = 2,
                                 .start_method = method,
                                 .initializer = weft::worker_initializer(slow_init, 500),
@@ -114,7 +117,7 @@ void one_round(start_method method, std::atomic<int>& kills, tally& counts)
     std::vector<future<int>> small;
     std::vector<future<std::vector<int>>> large;
     {
-        const killer shooting(pool, kills);
+        const killer shooting(pool, kills, gap);
         try
         {
             for (int i = 0; i < 100; ++i)
@@ -144,6 +147,7 @@ void one_round(start_method method, std::atomic<int>& kills, tally& counts)
     pool.shutdown(true);
     BOOST_TEST((std::chrono::steady_clock::now() - started < patience));
     BOOST_TEST(zombie_children() == 0);
+    return counts.broken != broken_before;
 }
 
 } // namespace
@@ -157,17 +161,23 @@ BOOST_AUTO_TEST_CASE(random_kills_at_every_step_lose_nothing_and_hang_nothing)
             std::atomic<int> kills{0};
             tally counts;
             int rounds = 0;
+            // Kills every 2 ms on average, or less often while they break every pool: a spawned
+            // worker of a sanitizer build takes far longer than 2 ms to start.
+            std::chrono::microseconds gap = 2ms;
             const auto until = std::chrono::steady_clock::now() + time_per_method;
             while (kills.load() < kills_per_method && std::chrono::steady_clock::now() < until)
             {
-                one_round(method, kills, counts);
+                if (one_round(method, kills, gap, counts) && gap < 256ms)
+                {
+                    gap *= 2;
+                }
                 ++rounds;
             }
             BOOST_TEST_MESSAGE(weft::to_string(method)
                                << ": " << kills.load() << " kills over " << rounds
                                << " pools; outcomes: " << counts.values << " values, "
                                << counts.died << " worker_died_error, " << counts.broken
-                               << " broken pool");
+                               << " broken pool; last gap " << gap.count() << " us");
             BOOST_TEST(kills.load() >= 50);
             BOOST_TEST(counts.died > 0);
             BOOST_TEST(counts.values > 0);
