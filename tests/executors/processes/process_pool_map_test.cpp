@@ -16,6 +16,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include "pool_test_support.hpp"
+#include "support/run_count.hpp"
+#include "support/scratch_file.hpp"
 
 using namespace std::chrono_literals;
 using weft::process_pool_executor;
@@ -403,18 +405,40 @@ BOOST_AUTO_TEST_CASE(map_after_shutdown_is_refused)
     }
 }
 
-BOOST_AUTO_TEST_CASE(destroying_the_range_early_leaves_the_pool_usable)
+namespace
+{
+
+int count_then_sleep(int x, std::string path)
+{
+    weft::testing::count_run(path);
+    std::this_thread::sleep_for(20ms);
+    return x;
+}
+
+} // namespace
+
+// Python's close() of a result iterator: the chunks not started are cancelled, so most of the
+// input never runs; the pool goes on.
+BOOST_AUTO_TEST_CASE(destroying_the_range_early_cancels_the_chunks_not_started)
 {
     for (const start_method method : all_methods)
     {
         BOOST_TEST_CONTEXT(weft::to_string(method))
         {
+            const weft::testing::scratch_file counter;
             process_pool_executor pool({.max_workers = 2, .start_method = method});
             {
-                auto values = pool.map(slow_identity, std::views::iota(1, 200), {.chunksize = 2});
-                BOOST_TEST(*values.begin() == 1);
+                auto values = pool.map(count_then_sleep, std::views::iota(0, 200),
+                                       std::vector<std::string>(200, counter.path()),
+                                       {.chunksize = 2, .window = 4});
+                BOOST_TEST(*values.begin() == 0);
             }
             BOOST_TEST(pool.submit(square, 9).result(weft::test::patience) == 81);
+            pool.shutdown(true); // every call that started has ended
+            const int ran = weft::testing::runs(counter.path());
+            BOOST_TEST_INFO("calls run: " << ran);
+            // The first chunk, the window's chunks and a refill in flight at most.
+            BOOST_TEST(ran <= 2 * (1 + 4 + 4));
         }
     }
 }
