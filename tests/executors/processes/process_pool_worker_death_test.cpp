@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -175,6 +176,40 @@ BOOST_AUTO_TEST_CASE(kill_9_mid_task_fails_only_that_future_a_hundred_times)
             BOOST_TEST(zombie_children() == 0);
             pool.shutdown(true);
             BOOST_TEST(zombie_children() == 0);
+        }
+    }
+}
+
+// A worker killed while shutdown(wait = true) waits for its call: shutdown returns, that call
+// fails, the queued ones behind it still run (on a replacement), and nothing is left behind.
+BOOST_AUTO_TEST_CASE(a_worker_killed_while_shutdown_waits_fails_its_call_and_shutdown_returns)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 1, .start_method = method});
+            const std::string path = fresh_temp_path("shutdown_kill");
+            auto doomed = pool.submit(report_pid_and_hang, path);
+            std::vector<future<int>> queued;
+            for (int i = 0; i < 5; ++i)
+            {
+                queued.push_back(pool.submit(square, i));
+            }
+            const pid_t victim = wait_for_pid_file(path);
+            BOOST_REQUIRE(victim > 0);
+            std::thread shutting_down([&pool] { pool.shutdown(true); });
+            std::this_thread::sleep_for(100ms); // shutdown is waiting for the hanging call
+            BOOST_REQUIRE(::kill(victim, SIGKILL) == 0);
+            shutting_down.join();
+            BOOST_CHECK_THROW(doomed.result(patience), weft::worker_died_error);
+            for (int i = 0; i < 5; ++i)
+            {
+                BOOST_TEST(queued[static_cast<std::size_t>(i)].result(patience) == i * i);
+            }
+            BOOST_TEST(pool.worker_pids().empty());
+            BOOST_TEST(zombie_children() == 0);
+            std::filesystem::remove(path);
         }
     }
 }
