@@ -127,15 +127,21 @@ BOOST_AUTO_TEST_CASE(destroying_a_non_daemon_process_joins_it)
 
 BOOST_AUTO_TEST_CASE(destroying_a_daemon_process_terminates_it)
 {
-    pid_t pid = 0;
-    const auto begin = std::chrono::steady_clock::now();
+    for (const start_method method : all_methods)
     {
-        process p({.daemon = true}, sleep_ms, 60'000);
-        p.start();
-        pid = *p.pid();
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            pid_t pid = 0;
+            const auto begin = std::chrono::steady_clock::now();
+            {
+                process p({.daemon = true, .start_method = method}, sleep_ms, 60'000);
+                p.start();
+                pid = *p.pid();
+            }
+            BOOST_TEST((std::chrono::steady_clock::now() - begin < 10s));
+            BOOST_TEST(!pid_exists(pid));
+        }
     }
-    BOOST_TEST((std::chrono::steady_clock::now() - begin < 10s));
-    BOOST_TEST(!pid_exists(pid));
 }
 
 BOOST_AUTO_TEST_CASE(a_daemon_process_may_not_have_children)

@@ -125,39 +125,51 @@ BOOST_AUTO_TEST_CASE(exitcode_is_minus_the_signal_after_terminate_or_kill)
 
 BOOST_AUTO_TEST_CASE(join_with_a_timeout_returns_false_while_the_child_runs)
 {
-    process p(sleep_ms, 1000);
-    p.start();
-    const auto begin = std::chrono::steady_clock::now();
-    BOOST_TEST(!p.join(50ms));
-    BOOST_TEST((std::chrono::steady_clock::now() - begin >= 50ms));
-    BOOST_TEST(p.is_alive());
-    BOOST_TEST(p.join(10s));
-    BOOST_TEST(!p.is_alive());
-    BOOST_TEST(exit_of(p) == 0);
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process p({.start_method = method}, sleep_ms, 1000);
+            p.start();
+            const auto begin = std::chrono::steady_clock::now();
+            BOOST_TEST(!p.join(50ms));
+            BOOST_TEST((std::chrono::steady_clock::now() - begin >= 50ms));
+            BOOST_TEST(p.is_alive());
+            BOOST_TEST(p.join(10s));
+            BOOST_TEST(!p.is_alive());
+            BOOST_TEST(exit_of(p) == 0);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(calls_in_the_wrong_state_are_clear_errors)
 {
-    process p(sleep_ms, 0);
-    BOOST_TEST(!p.pid().has_value());
-    BOOST_TEST(!p.is_alive());
-    BOOST_CHECK_THROW(p.join(), weft::invalid_state_error);
-    BOOST_CHECK_THROW(p.terminate(), weft::invalid_state_error);
-    p.start();
-    BOOST_CHECK_THROW(p.start(), weft::invalid_state_error);
-    p.join();
-    p.close();
-    BOOST_CHECK_THROW(p.join(), weft::invalid_state_error);
-    BOOST_CHECK_THROW((void)p.is_alive(), weft::invalid_state_error);
-    BOOST_CHECK_THROW(p.start(), weft::invalid_state_error);
-    BOOST_TEST(!p.name().empty());
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process p({.start_method = method}, sleep_ms, 0);
+            BOOST_TEST(!p.pid().has_value());
+            BOOST_TEST(!p.is_alive());
+            BOOST_CHECK_THROW(p.join(), weft::invalid_state_error);
+            BOOST_CHECK_THROW(p.terminate(), weft::invalid_state_error);
+            p.start();
+            BOOST_CHECK_THROW(p.start(), weft::invalid_state_error);
+            p.join();
+            p.close();
+            BOOST_CHECK_THROW(p.join(), weft::invalid_state_error);
+            BOOST_CHECK_THROW((void)p.is_alive(), weft::invalid_state_error);
+            BOOST_CHECK_THROW(p.start(), weft::invalid_state_error);
+            BOOST_TEST(!p.name().empty());
 
-    process running(sleep_ms, 60'000);
-    running.start();
-    BOOST_CHECK_THROW(running.close(), weft::invalid_state_error);
-    running.kill();
-    running.join();
-    running.close();
+            process running({.start_method = method}, sleep_ms, 60'000);
+            running.start();
+            BOOST_CHECK_THROW(running.close(), weft::invalid_state_error);
+            running.kill();
+            running.join();
+            running.close();
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_joined_child_leaves_no_zombie)
