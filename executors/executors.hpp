@@ -9,6 +9,7 @@
 #include "executors/interprocess/interprocess.hpp"
 #include "executors/manager/manager.hpp"
 #include "executors/map_options.hpp"
+#include "executors/process_cpu_count.hpp"
 #include "executors/processes/processes.hpp"
 #include "executors/promise.hpp"
 #include "executors/shared/shared.hpp"

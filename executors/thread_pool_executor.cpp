@@ -8,6 +8,7 @@
 #include <string>
 
 #include "executors/detail/futex.hpp"
+#include "executors/process_cpu_count.hpp"
 #include "executors/threads/thread.hpp"
 
 namespace weft
@@ -19,8 +20,7 @@ std::atomic<int> g_pool_counter{0};
 
 int default_max_workers()
 {
-    int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-    return std::min(32, cores + 4);
+    return std::min(32, process_cpu_count() + 4);
 }
 
 // An idle worker spins this long before it sleeps: a cross-CPU futex wake-up costs ~50 µs here

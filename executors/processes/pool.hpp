@@ -62,7 +62,7 @@ class pool
   public:
     using options = process_pool_executor::options;
 
-    /// One worker per CPU.
+    /// One worker per CPU this process may use (process_cpu_count()).
     pool() : pool(options{}) {}
     /// Pool(processes). Throws std::invalid_argument for processes < 1.
     explicit pool(int processes);

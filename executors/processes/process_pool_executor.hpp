@@ -71,7 +71,7 @@ class process_pool_executor
     /// Designated-initialiser options: `{.max_workers = 4, .max_tasks_per_child = 100}`.
     struct options
     {
-        int max_workers = 0;                                 ///< 0: the number of CPUs
+        int max_workers = 0; ///< 0: process_cpu_count(), the CPUs this process may use
         std::optional<weft::start_method> start_method = {}; ///< empty: get_start_method()
         /// Run by every worker before its first task (Python's initializer + initargs).
         worker_initializer initializer = {};

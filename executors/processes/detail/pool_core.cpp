@@ -15,15 +15,14 @@
 #include <system_error>
 
 #include "executors/errors.hpp"
+#include "executors/process_cpu_count.hpp"
 #include "executors/processes/pool_terminated_error.hpp"
 
 namespace weft::detail
 {
 
 pool_core::pool_core(const process_pool_executor::options& opts)
-    : m_max_workers(opts.max_workers > 0
-                        ? opts.max_workers
-                        : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()))),
+    : m_max_workers(opts.max_workers > 0 ? opts.max_workers : process_cpu_count()),
       m_method(opts.start_method.value_or(get_start_method())),
       m_max_tasks(static_cast<std::uint32_t>(opts.max_tasks_per_child)),
       m_max_retries(opts.max_retries), m_restart_limit(opts.restart_limit),
