@@ -4,9 +4,7 @@
 // has no children, every child dies with its parent, and neither the thread that started a
 // child nor the parent's fork server and launcher thread decide a forked child's fate.
 #include <chrono>
-#include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -67,36 +65,6 @@ void start_a_pool(std::string path, start_method method)
     weft::process_pool_executor pool({.max_workers = 2, .start_method = method});
     std::ofstream(path) << pool.submit(twice, 21).result();
     std::this_thread::sleep_for(60s);
-}
-
-// The live children of `parent`, from /proc.
-std::vector<pid_t> children_of(pid_t parent)
-{
-    std::vector<pid_t> found;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc"))
-    {
-        const std::string name = entry.path().filename().string();
-        if (name.find_first_not_of("0123456789") != std::string::npos)
-        {
-            continue;
-        }
-        std::ifstream stat(entry.path() / "stat");
-        std::string text;
-        std::getline(stat, text);
-        const auto close = text.rfind(')');
-        if (close == std::string::npos)
-        {
-            continue;
-        }
-        std::string state;
-        pid_t ppid = 0;
-        std::istringstream(text.substr(close + 2)) >> state >> ppid;
-        if (ppid == parent && state != "Z")
-        {
-            found.push_back(static_cast<pid_t>(std::stoi(name)));
-        }
-    }
-    return found;
 }
 
 // Run in a forked child: starts grandchildren by forkserver from the main thread and by spawn
@@ -187,7 +155,7 @@ BOOST_AUTO_TEST_CASE(a_pools_workers_and_fork_server_die_with_their_parent)
             process middle({.start_method = start_method::spawn}, start_a_pool, out.path(), method);
             middle.start();
             BOOST_REQUIRE(eventually([&] { return out.read() == "42"; }));
-            const std::vector<pid_t> grandchildren = children_of(*middle.pid());
+            const std::vector<pid_t> grandchildren = weft::testing::children_of(*middle.pid());
             // Two workers, and the fork server under forkserver.
             BOOST_TEST(grandchildren.size() == (method == start_method::forkserver ? 3U : 2U));
             middle.kill();

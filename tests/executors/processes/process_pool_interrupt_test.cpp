@@ -7,11 +7,8 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <set>
 #include <signal.h>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -44,40 +41,6 @@ const int g_slow_start = []
 
 void count_interrupt(int) {}
 
-// The live children of this process (pool workers and the fork server), from /proc.
-std::set<pid_t> children()
-{
-    std::set<pid_t> found;
-    const std::string me = std::to_string(::getpid());
-    for (const auto& entry : std::filesystem::directory_iterator("/proc"))
-    {
-        const std::string name = entry.path().filename().string();
-        if (name.find_first_not_of("0123456789") != std::string::npos)
-        {
-            continue;
-        }
-        std::ifstream stat(entry.path() / "stat");
-        std::string text;
-        if (!std::getline(stat, text))
-        {
-            continue;
-        }
-        const auto close = text.rfind(')');
-        if (close == std::string::npos)
-        {
-            continue;
-        }
-        std::string state;
-        std::string ppid;
-        std::istringstream(text.substr(close + 2)) >> state >> ppid;
-        if (ppid == me && state != "Z")
-        {
-            found.insert(static_cast<pid_t>(std::stoi(name)));
-        }
-    }
-    return found;
-}
-
 int pid_of_worker(int)
 {
     return static_cast<int>(::getpid());
@@ -104,7 +67,7 @@ BOOST_AUTO_TEST_CASE(workers_and_the_fork_server_survive_a_sigint_while_starting
             const auto until = std::chrono::steady_clock::now() + 400ms;
             while (std::chrono::steady_clock::now() < until)
             {
-                for (const pid_t child : children())
+                for (const pid_t child : weft::testing::children_of(::getpid()))
                 {
                     ::kill(child, SIGINT);
                     interrupted.insert(child);

@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <filesystem>
 #include <fstream>
 #include <signal.h>
 #include <sstream>
@@ -245,19 +244,7 @@ BOOST_AUTO_TEST_CASE(a_killed_fork_server_is_reaped_and_replaced)
     process first({.start_method = start_method::forkserver}, exit_with, 0);
     first.start();
     BOOST_TEST(first.join(30s));
-    std::vector<pid_t> live;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc"))
-    {
-        const std::string name = entry.path().filename().string();
-        if (name.find_first_not_of("0123456789") == std::string::npos)
-        {
-            const auto pid = static_cast<pid_t>(std::stoi(name));
-            if (unreaped_child(pid) && !zombie(pid))
-            {
-                live.push_back(pid);
-            }
-        }
-    }
+    const std::vector<pid_t> live = weft::testing::children_of(::getpid());
     BOOST_REQUIRE(live.size() == 1U); // the server, and nothing else of this test runs
     const pid_t server = live.front();
     BOOST_TEST(weft::active_children().empty()); // weft's own, not the program's
