@@ -36,7 +36,8 @@ class thread_pool_executor
   public:
     struct options
     {
-        /// No value: min(32, process_cpu_count() + 4), as Python 3.13. Zero or negative: std::invalid_argument.
+        /// No value: min(32, process_cpu_count() + 4), as Python 3.13. Zero or negative:
+        /// std::invalid_argument.
         std::optional<int> max_workers = std::nullopt;
         /// Threads are named "<prefix>_<n>" (the OS name keeps the first 15 characters); an
         /// empty prefix gives "ThreadPoolExecutor-<pool>".
