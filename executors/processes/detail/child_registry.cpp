@@ -123,10 +123,7 @@ class registry
             all.reserve(m_children.size());
             for (const auto& [id, child] : m_children)
             {
-                if (child->listed())
-                {
-                    all.push_back(child);
-                }
+                all.push_back(child);
             }
         }
         // Outside the registry's lock: a record's own lock orders its reaping. The reaper

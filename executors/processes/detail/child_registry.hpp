@@ -23,10 +23,8 @@ namespace weft::detail
 class child_record
 {
   public:
-    /// `listed`: whether active_children() names it (not weft's own fork server).
-    child_record(child_handle child, std::string name, bool listed = true) noexcept
-        : m_pid(child.pid), m_pidfd(std::move(child.pidfd)), m_name(std::move(name)),
-          m_listed(listed)
+    child_record(child_handle child, std::string name) noexcept
+        : m_pid(child.pid), m_pidfd(std::move(child.pidfd)), m_name(std::move(name))
     {
     }
 
@@ -34,7 +32,6 @@ class child_record
     /// Open, even once reaped, until release_child(): a joiner may be polling it.
     [[nodiscard]] int pidfd() const noexcept { return m_pidfd.get(); }
     [[nodiscard]] const std::string& name() const noexcept { return m_name; }
-    [[nodiscard]] bool listed() const noexcept { return m_listed; }
 
     /// Reaps the child if it has exited (never waits). Empty while it runs; then 0, its exit
     /// status, or minus the signal that killed it. Throws std::system_error if waitid fails.
@@ -49,7 +46,6 @@ class child_record
     const pid_t m_pid;
     uring::owned_fd m_pidfd;
     const std::string m_name;
-    const bool m_listed;
     std::mutex m_mutex; // guards m_exitcode and the pidfd's closing; a child is reaped once
     std::optional<int> m_exitcode;
 };
@@ -69,8 +65,7 @@ void register_child(std::shared_ptr<child_record> child) noexcept;
 /// reaped yet: the reaper thread still reaps it.
 void release_child(const std::shared_ptr<child_record>& child) noexcept;
 
-/// The registered children still running, listed ones only; those found finished are reaped
-/// first.
+/// The registered children still running; those found finished are reaped first.
 [[nodiscard]] std::vector<std::shared_ptr<child_record>> running_children();
 
 /// Whether this process has a reaper thread. It holds no lock a forked child needs (a fork

@@ -4,7 +4,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <memory>
 #include <mutex>
 #include <new>
 #include <poll.h>
@@ -22,7 +21,6 @@
 
 #include "executors/detail/scm_rights.hpp"
 #include "executors/processes/detail/child_environment.hpp"
-#include "executors/processes/detail/child_registry.hpp"
 #include "executors/processes/detail/forkserver.hpp"
 #include "executors/processes/detail/launch.hpp"
 #include "executors/processes/detail/launcher_thread.hpp"
@@ -78,9 +76,8 @@ class forkserver_client
         new (&g_instance_mutex) std::mutex();
         if (g_forkserver != nullptr)
         {
-            // The server's record stays with the client left behind: it is not this process's
-            // child, and the registry that would reap it is forgotten too.
             g_forkserver->m_socket.reset();
+            g_forkserver->m_server.pidfd.reset(); // not this process's child: nothing to reap
             g_left_behind = g_forkserver;
             g_forkserver = nullptr;
         }
@@ -146,15 +143,12 @@ class forkserver_client
         }
         uring::owned_fd ours(ends[0]);
         uring::owned_fd theirs(ends[1]);
-        start_reaper(); // before the server exists: it reaps the server if someone kills it
-        child_handle server = on_long_lived_thread(
+        m_server = on_long_lived_thread(
             [&]
             {
                 return spawn_self(std::string(forkserver_env) + "=" + std::to_string(theirs.get()),
                                   theirs.get(), {}, true);
             });
-        m_server = std::make_shared<child_record>(std::move(server), "weft-forkserver", false);
-        register_child(m_server);
         m_socket = std::move(ours);
     }
 
@@ -191,32 +185,21 @@ class forkserver_client
     void stop() noexcept
     {
         m_socket.reset(); // the server sees end-of-file and exits
-        if (m_server)
+        if (m_server.pidfd.valid())
         {
-            pollfd exited{m_server->pidfd(), POLLIN, 0};
+            pollfd exited{m_server.pidfd.get(), POLLIN, 0};
             if (::poll(&exited, 1, 2000) == 0)
             {
-                ::syscall(SYS_pidfd_send_signal, m_server->pidfd(), SIGKILL, nullptr, 0);
-                while (::poll(&exited, 1, -1) < 0 && errno == EINTR)
-                {
-                }
+                ::syscall(SYS_pidfd_send_signal, m_server.pidfd.get(), SIGKILL, nullptr, 0);
             }
-            try
-            {
-                (void)m_server->poll(); // unless the reaper thread reaped it first
-            }
-            catch (const std::system_error&)
-            {
-                // Not reapable (ECHILD): nothing is left to release but the record.
-            }
-            release_child(m_server);
-            m_server.reset();
+            reap_now(m_server.pidfd.get());
+            m_server.pidfd.reset();
         }
     }
 
     std::mutex m_mutex;
     uring::owned_fd m_socket;
-    std::shared_ptr<child_record> m_server; // reaped by the registry's thread if it dies
+    child_handle m_server;
 };
 
 // Any fork, weft's or the program's own, runs this in the child.
