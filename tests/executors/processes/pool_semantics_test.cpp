@@ -156,25 +156,31 @@ BOOST_AUTO_TEST_CASE(map_async_waits_for_every_chunk_after_a_failure)
 
 BOOST_AUTO_TEST_CASE(map_async_reports_the_first_chunk_to_fail)
 {
-    pool p(2);
-    auto result = p.map_async(
-        [](int x)
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
         {
-            if (x == 5)
-            {
-                throw std::invalid_argument("five, at once");
-            }
-            if (x == 1)
-            {
-                std::this_thread::sleep_for(300ms);
-                throw std::out_of_range("one, later");
-            }
-            return x;
-        },
-        std::views::iota(0, 8), 1);
-    BOOST_CHECK_EXCEPTION(result.result(patience), std::invalid_argument,
-                          [](const std::invalid_argument& e)
-                          { return std::string(e.what()) == "five, at once"; });
+            pool p({.max_workers = 2, .start_method = method});
+            auto result = p.map_async(
+                [](int x)
+                {
+                    if (x == 5)
+                    {
+                        throw std::invalid_argument("five, at once");
+                    }
+                    if (x == 1)
+                    {
+                        std::this_thread::sleep_for(300ms);
+                        throw std::out_of_range("one, later");
+                    }
+                    return x;
+                },
+                std::views::iota(0, 8), 1);
+            BOOST_CHECK_EXCEPTION(result.result(patience), std::invalid_argument,
+                                  [](const std::invalid_argument& e)
+                                  { return std::string(e.what()) == "five, at once"; });
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(default_chunksize_is_pools_formula)
@@ -251,25 +257,39 @@ BOOST_AUTO_TEST_CASE(imap_goes_on_after_a_failed_chunk)
 
 BOOST_AUTO_TEST_CASE(imap_unordered_goes_on_after_a_failed_chunk)
 {
-    pool p(2);
-    auto [values, failures] =
-        walk(p.imap_unordered(fail_on_multiples_of_five, std::views::iota(0, 30)));
-    std::ranges::sort(values);
-    BOOST_TEST(values.size() == 24U);
-    BOOST_TEST(failures.size() == 6U);
-    BOOST_TEST(values.front() == 1);
-    BOOST_TEST(values.back() == 29);
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            pool p({.max_workers = 2, .start_method = method});
+            auto [values, failures] =
+                walk(p.imap_unordered(fail_on_multiples_of_five, std::views::iota(0, 30)));
+            std::ranges::sort(values);
+            BOOST_TEST(values.size() == 24U);
+            BOOST_TEST(failures.size() == 6U);
+            BOOST_TEST(values.front() == 1);
+            BOOST_TEST(values.back() == 29);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_range_for_over_imap_stops_at_the_first_failure)
 {
-    pool p(2);
-    std::vector<int> seen;
-    BOOST_CHECK_THROW(
-        for (int v
-             : p.imap(fail_on_multiples_of_five, std::views::iota(1, 20))) { seen.push_back(v); },
-        std::invalid_argument);
-    BOOST_TEST(seen == (std::vector<int>{1, 2, 3, 4}), boost::test_tools::per_element());
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            pool p({.max_workers = 2, .start_method = method});
+            std::vector<int> seen;
+            BOOST_CHECK_THROW(
+                for (int v
+                     : p.imap(fail_on_multiples_of_five, std::views::iota(1, 20))) {
+                    seen.push_back(v);
+                },
+                std::invalid_argument);
+            BOOST_TEST(seen == (std::vector<int>{1, 2, 3, 4}), boost::test_tools::per_element());
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_map_range_outliving_its_pool_is_refused_not_undefined)

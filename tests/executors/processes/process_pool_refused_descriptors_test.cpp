@@ -2,9 +2,10 @@
 // received) by the sender's RLIMIT_NOFILE. A task whose own descriptors exceed it fails alone,
 // with the cause, and the pool goes on serving; one refused only because its worker has not yet
 // received earlier tasks' descriptors waits for them instead. Tested in forked children whose
-// limit is lowered. Under UndefinedBehaviorSanitizer the child prints "invalid vptr" reports
-// while all its descriptors are in use: the sanitizer checks that memory is readable by writing
-// it into a pipe it cannot open then, and reports even objects on the stack (no halt follows).
+// limit is lowered, under each start method. Under UndefinedBehaviorSanitizer the child prints
+// "invalid vptr" reports while all its descriptors are in use: the sanitizer checks that memory is
+// readable by writing it into a pipe it cannot open then, and reports even objects on the stack (no
+// halt follows).
 #define BOOST_TEST_MODULE process_pool_refused_descriptors
 #define BOOST_TEST_NO_MAIN
 #include <cerrno>
@@ -87,9 +88,9 @@ R in_a_child(Body body)
 // In a forked child: a pool whose process may have at most 64 descriptors in flight, sent a
 // task with 300 shared values: its second datagram of descriptors fails with ETOOMANYREFS.
 // The first went and stays in the worker's socket until its next receive drops it.
-void run_refusal(refusal_report& report)
+void run_refusal(start_method method, refusal_report& report)
 {
-    process_pool_executor pool({.max_workers = 1, .start_method = start_method::fork});
+    process_pool_executor pool({.max_workers = 1, .start_method = method});
     const std::vector<pid_t> workers = pool.worker_pids();
     const many_values many = ones(300);
     rlimit normal{};
@@ -122,9 +123,9 @@ void run_refusal(refusal_report& report)
 // worker napping, is sent four tasks of 200 shared values that it writes behind the nap (the
 // function was timed short): the first two go (200, then 400 in flight), the third is refused
 // until the worker has received theirs. It must wait for that, not fail.
-void run_waiting(waiting_report& report)
+void run_waiting(start_method method, waiting_report& report)
 {
-    process_pool_executor pool({.max_workers = 1, .start_method = start_method::fork});
+    process_pool_executor pool({.max_workers = 1, .start_method = method});
     for (int i = 0; i < 100; ++i)
     {
         (void)pool.submit(nap_then_sum, 0, ones(1)).result(patience);
@@ -161,27 +162,42 @@ void run_waiting(waiting_report& report)
 
 BOOST_AUTO_TEST_CASE(refused_descriptors_fail_only_that_task_with_the_cause)
 {
-    const auto report = in_a_child<refusal_report>(run_refusal);
-    BOOST_TEST(report.finished == 1);
-    BOOST_TEST(report.code == ETOOMANYREFS);
-    const std::string what = report.what;
-    BOOST_TEST(what.find(std::strerror(ETOOMANYREFS)) != std::string::npos, what);
-    BOOST_TEST(what.find("could not be passed to process pool worker") != std::string::npos, what);
-    BOOST_TEST(what.find("RLIMIT_NOFILE (64)") != std::string::npos, what);
-    BOOST_TEST(report.plain == 49);
-    BOOST_TEST(report.shared == 1);
-    BOOST_TEST(report.same_worker == 1);
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            const auto report =
+                in_a_child<refusal_report>([method](refusal_report& r) { run_refusal(method, r); });
+            BOOST_TEST(report.finished == 1);
+            BOOST_TEST(report.code == ETOOMANYREFS);
+            const std::string what = report.what;
+            BOOST_TEST(what.find(std::strerror(ETOOMANYREFS)) != std::string::npos, what);
+            BOOST_TEST(what.find("could not be passed to process pool worker") != std::string::npos,
+                       what);
+            BOOST_TEST(what.find("RLIMIT_NOFILE (64)") != std::string::npos, what);
+            BOOST_TEST(report.plain == 49);
+            BOOST_TEST(report.shared == 1);
+            BOOST_TEST(report.same_worker == 1);
+        }
+    }
 }
 
 // ETOOMANYREFS is transient while the worker holds descriptors it has not received yet: the
 // task waits until the worker is idle (it failed).
 BOOST_AUTO_TEST_CASE(descriptors_refused_while_in_flight_wait_for_the_worker)
 {
-    const auto report = in_a_child<waiting_report>(run_waiting);
-    BOOST_TEST(report.finished == 1);
-    for (const int sum : report.sums)
+    for (const start_method method : all_methods)
     {
-        BOOST_TEST(sum == 200, report.what);
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            const auto report =
+                in_a_child<waiting_report>([method](waiting_report& r) { run_waiting(method, r); });
+            BOOST_TEST(report.finished == 1);
+            for (const int sum : report.sums)
+            {
+                BOOST_TEST(sum == 200, report.what);
+            }
+        }
     }
 }
 

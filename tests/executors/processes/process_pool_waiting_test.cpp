@@ -38,11 +38,14 @@ BOOST_AUTO_TEST_CASE(co_await_of_a_pool_future_from_an_event_loop)
 // A thread blocked in result() collects the pool's results itself: several threads waiting at
 // once on calls of the same two workers, waits that time out and wait again, a callback on a
 // call nobody waits for, and a future that outlives its pool.
-BOOST_AUTO_TEST_CASE(threads_blocked_in_result_collect_for_each_other)
+namespace
+{
+
+void check_threads_collecting_for_each_other(start_method method)
 {
     future<int> outlives;
     {
-        process_pool_executor pool({.max_workers = 2});
+        process_pool_executor pool({.max_workers = 2, .start_method = method});
         std::atomic<int> called{0};
         auto unwatched = pool.submit(sleep_then, 20, 7);
         unwatched.add_done_callback([&called](const future<int>& f) { called += f.result(); });
@@ -83,6 +86,19 @@ BOOST_AUTO_TEST_CASE(threads_blocked_in_result_collect_for_each_other)
     }
     BOOST_TEST(outlives.done());
     BOOST_TEST(outlives.result(patience) == 3);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(threads_blocked_in_result_collect_for_each_other)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            check_threads_collecting_for_each_other(method);
+        }
+    }
 }
 
 int main(int argc, char** argv)
