@@ -218,7 +218,8 @@ void process::start()
         break;
     }
     }
-    state.child = std::make_shared<detail::child_record>(std::move(child), state.name);
+    state.child =
+        std::make_shared<detail::child_record>(std::move(child), state.name, state.daemon);
     state.started = true;
     state.started_by.store(::getpid(), std::memory_order_release);
     state.target.reset(); // the child has its copy

@@ -80,7 +80,8 @@ struct process_state;
 /// joined; the exit status is kept for exitcode().
 ///
 /// Destruction: a started, unreaped non-daemon process is joined (Python joins those at exit);
-/// a daemon process is terminated (SIGTERM, then SIGKILL after a second) and reaped.
+/// a daemon process is terminated (SIGTERM, then SIGKILL after a second) and reaped. The
+/// program's exit does the same for the objects it never destroys (std::exit, a leak).
 ///
 /// Threading: start() from one thread; the observers, join() and the signals from any thread
 /// of the process that started it. Another process (a fork child holding a copy of the object)

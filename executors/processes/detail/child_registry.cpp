@@ -3,7 +3,10 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
+#include <fcntl.h>
 #include <new>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <thread>
@@ -12,6 +15,7 @@
 #include <utility>
 
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <system_error>
 
@@ -41,6 +45,46 @@ std::optional<int> child_record::poll()
         m_exitcode = info.si_code == CLD_EXITED ? info.si_status : -info.si_status;
     }
     return m_exitcode;
+}
+
+void child_record::signal(int signal) noexcept
+{
+    std::lock_guard lock(m_mutex);
+    if (!m_exitcode && m_pidfd.valid())
+    {
+        (void)::syscall(SYS_pidfd_send_signal, m_pidfd.get(), signal, nullptr, 0);
+    }
+}
+
+bool child_record::wait_for_exit(int timeout_ms) noexcept
+{
+    uring::owned_fd watched; // a copy: the process object may close its own once reaped
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_exitcode)
+        {
+            return true;
+        }
+        watched = uring::owned_fd(::fcntl(m_pidfd.get(), F_DUPFD_CLOEXEC, 0));
+    }
+    if (!watched.valid())
+    {
+        return false;
+    }
+    pollfd exited{watched.get(), POLLIN, 0};
+    int ready = 0;
+    do
+    {
+        ready = ::poll(&exited, 1, timeout_ms);
+    } while (ready < 0 && errno == EINTR);
+    try
+    {
+        return poll().has_value();
+    }
+    catch (const std::system_error&)
+    {
+        return true; // reaped by someone else (SIGCHLD ignored): gone all the same
+    }
 }
 
 namespace
@@ -163,6 +207,9 @@ class registry
         }
         ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
         g_reaper_started.store(true);
+        // Once per registry, so once per process: a forked child that starts children makes
+        // its own, and its handler runs before the one fork_and_run registered to leave.
+        (void)std::atexit(&finish_children_at_exit);
     }
 
     void reap_forever()
@@ -277,6 +324,43 @@ std::vector<std::shared_ptr<child_record>> running_children()
         return {};
     }
     return registry::instance().running();
+}
+
+void finish_children_at_exit() noexcept
+{
+    registry* const reaper = []
+    {
+        std::lock_guard lock(g_instance_mutex);
+        return g_registry;
+    }();
+    if (reaper == nullptr)
+    {
+        return;
+    }
+    std::vector<std::shared_ptr<child_record>> alive;
+    try
+    {
+        alive = reaper->running();
+    }
+    catch (const std::exception&)
+    {
+        return; // no memory, or waitid refused: the parent-death signal still ends them
+    }
+    for (const auto& child : alive)
+    {
+        if (child->daemon())
+        {
+            child->signal(SIGTERM);
+        }
+    }
+    for (const auto& child : alive)
+    {
+        if (child->daemon() && !child->wait_for_exit(1000))
+        {
+            child->signal(SIGKILL);
+        }
+        (void)child->wait_for_exit(-1);
+    }
 }
 
 bool reaper_started() noexcept

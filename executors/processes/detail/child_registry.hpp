@@ -23,8 +23,9 @@ namespace weft::detail
 class child_record
 {
   public:
-    child_record(child_handle child, std::string name) noexcept
-        : m_pid(child.pid), m_pidfd(std::move(child.pidfd)), m_name(std::move(name))
+    child_record(child_handle child, std::string name, bool daemon) noexcept
+        : m_pid(child.pid), m_pidfd(std::move(child.pidfd)), m_name(std::move(name)),
+          m_daemon(daemon)
     {
     }
 
@@ -32,10 +33,18 @@ class child_record
     /// Open, even once reaped, until release_child(): a joiner may be polling it.
     [[nodiscard]] int pidfd() const noexcept { return m_pidfd.get(); }
     [[nodiscard]] const std::string& name() const noexcept { return m_name; }
+    [[nodiscard]] bool daemon() const noexcept { return m_daemon; }
 
     /// Reaps the child if it has exited (never waits). Empty while it runs; then 0, its exit
     /// status, or minus the signal that killed it. Throws std::system_error if waitid fails.
     std::optional<int> poll();
+
+    /// Sends `signal` unless the child is reaped already (its pid may be another's by then).
+    void signal(int signal) noexcept;
+
+    /// Waits at most `timeout_ms` (negative: forever) for the child to exit, and reaps it;
+    /// true once it has. Never throws: it runs as the program exits.
+    bool wait_for_exit(int timeout_ms) noexcept;
 
     /// The registry's number for the record (0: none), guarded by the registry's lock.
     std::uint64_t registry_id = 0;
@@ -46,6 +55,7 @@ class child_record
     const pid_t m_pid;
     uring::owned_fd m_pidfd;
     const std::string m_name;
+    const bool m_daemon;
     std::mutex m_mutex; // guards m_exitcode and the pidfd's closing; a child is reaped once
     std::optional<int> m_exitcode;
 };
@@ -67,6 +77,12 @@ void release_child(const std::shared_ptr<child_record>& child) noexcept;
 
 /// The registered children still running; those found finished are reaped first.
 [[nodiscard]] std::vector<std::shared_ptr<child_record>> running_children();
+
+/// What Python's exit handler does, for the program's exit (registered with std::atexit when
+/// the first child starts) and a forked child's: terminates the daemon children still running
+/// (SIGTERM, then SIGKILL a second later), and waits for the others to finish. Children of
+/// another process (a fork's copies of its parent's records) are not this one's to wait for.
+void finish_children_at_exit() noexcept;
 
 /// Whether this process has a reaper thread. It holds no lock a forked child needs (a fork
 /// forgets the registry), so it does not count as a thread that makes fork unsafe.

@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "executors/processes/detail/child_main.hpp"
+#include "executors/processes/detail/child_registry.hpp"
 #include "executors/processes/detail/launch.hpp"
 #include "executors/processes/detail/launcher_thread.hpp"
 #include "runtime/uring/owned_fd.hpp"
@@ -57,7 +58,9 @@ child_handle fork_and_run(const std::function<void()>& body, const std::string& 
                     report_exception(name);
                     status = 1;
                 }
-                // The parent's atexit handlers and static destructors are the parent's.
+                // The parent's atexit handlers and static destructors are the parent's; the
+                // children this one started and never joined are its own.
+                finish_children_at_exit();
                 std::fflush(nullptr);
                 std::_Exit(status);
             }

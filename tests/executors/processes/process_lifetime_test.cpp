@@ -1,10 +1,14 @@
 #define BOOST_TEST_MODULE process_lifetime
 #define BOOST_TEST_NO_MAIN
-// How long a weft::process lives: destroying one joins it (or terminates a daemon), a daemon
-// has no children, every child dies with its parent, and neither the thread that started a
-// child nor the parent's fork server and launcher thread decide a forked child's fate.
+// How long a weft::process lives: destroying one joins it (or terminates a daemon), so does
+// the program's exit for one never destroyed, a daemon has no children, every child dies with
+// its parent, and neither the thread that started a child nor the parent's fork server and
+// launcher thread decide a forked child's fate.
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <signal.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,6 +18,7 @@
 
 #include "support/eventually.hpp"
 #include "support/process_tests.hpp"
+#include "support/scratch_dir.hpp"
 
 using weft::testing::eventually;
 using weft::testing::pid_exists;
@@ -51,6 +56,42 @@ void start_sleeping_grandchild(std::string path, start_method method)
     grandchild.start();
     std::ofstream(path) << *grandchild.pid();
     std::this_thread::sleep_for(60s);
+}
+
+// Blocks SIGTERM, says it is ready, and writes "terminated" once SIGTERM comes (SIGKILL, the
+// parent-death signal, leaves nothing).
+void wait_for_sigterm(std::string ready_path, std::string path)
+{
+    sigset_t term;
+    ::sigemptyset(&term);
+    ::sigaddset(&term, SIGTERM);
+    ::pthread_sigmask(SIG_BLOCK, &term, nullptr);
+    std::ofstream(ready_path) << "ready";
+    int got = 0;
+    ::sigwait(&term, &got);
+    std::ofstream(path) << "terminated";
+}
+
+// The middle of a family that never destroys its children's process objects: a non-daemon one
+// writes after 300 ms, a daemon one waits for SIGTERM. It leaves by std::exit, or by returning
+// from its target, with both still running.
+void leave_children_running(std::string dir, start_method method, bool by_exit)
+{
+    static process* const joined =
+        new process({.start_method = method}, sleep_then_write, 300, dir + "/joined");
+    static process* const daemon = new process({.daemon = true, .start_method = method},
+                                               wait_for_sigterm, dir + "/ready", dir + "/daemon");
+    joined->start();
+    daemon->start();
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    while (!std::filesystem::exists(dir + "/ready") && std::chrono::steady_clock::now() < until)
+    {
+        std::this_thread::sleep_for(1ms);
+    }
+    if (by_exit)
+    {
+        std::exit(0);
+    }
 }
 
 int twice(int x)
@@ -108,6 +149,36 @@ BOOST_AUTO_TEST_CASE(destroying_a_daemon_process_terminates_it)
             }
             BOOST_TEST((std::chrono::steady_clock::now() - begin < 10s));
             BOOST_TEST(!pid_exists(pid));
+        }
+    }
+}
+
+// Python's exit handler: a program that leaves with children whose objects were never destroyed
+// joins the non-daemon ones and terminates the daemons (SIGTERM) instead of leaving them all to
+// the parent-death signal.
+BOOST_AUTO_TEST_CASE(leaving_joins_the_children_left_running_and_terminates_the_daemons)
+{
+    for (const start_method method : all_methods)
+    {
+        for (const bool by_exit : {true, false})
+        {
+            BOOST_TEST_CONTEXT(weft::to_string(method) << (by_exit ? ", std::exit" : ", return"))
+            {
+                weft::testing::scratch_dir dir;
+                process middle({.start_method = method}, leave_children_running, dir.path(), method,
+                               by_exit);
+                middle.start();
+                BOOST_TEST(middle.join(60s));
+                BOOST_TEST(exit_of(middle) == 0);
+                std::ifstream joined(dir.path() + "/joined");
+                std::ifstream daemon(dir.path() + "/daemon");
+                std::string joined_text;
+                std::string daemon_text;
+                joined >> joined_text;
+                daemon >> daemon_text;
+                BOOST_TEST(joined_text == "done");
+                BOOST_TEST(daemon_text == "terminated");
+            }
         }
     }
 }
