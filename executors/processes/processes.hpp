@@ -6,6 +6,7 @@
 #include "executors/processes/pool_terminated_error.hpp"
 #include "executors/processes/process.hpp"
 #include "executors/processes/process_pool_executor.hpp"
+#include "executors/processes/remote_backtrace.hpp"
 #include "executors/processes/remote_error.hpp"
 #include "executors/processes/remote_error_as.hpp"
 #include "executors/processes/remote_exception.hpp"

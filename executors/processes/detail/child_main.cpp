@@ -18,6 +18,7 @@
 #include "executors/processes/detail/exception_description.hpp"
 #include "executors/processes/detail/launch.hpp"
 #include "executors/processes/detail/payload.hpp"
+#include "executors/processes/detail/throw_sites.hpp"
 #include "executors/processes/main_guard.hpp"
 #include "executors/shared/detail/attachments.hpp"
 
@@ -101,8 +102,8 @@ void die_with_parent(pid_t parent)
 void report_exception(const std::string& name)
 {
     const exception_description caught = describe_current_exception();
-    std::fprintf(stderr, "Process %s: %s: %s\n", name.c_str(), caught.type_name.c_str(),
-                 caught.what.c_str());
+    std::fprintf(stderr, "Process %s: %s: %s\n%s", name.c_str(), caught.type_name.c_str(),
+                 caught.what.c_str(), caught.backtrace.c_str());
 }
 
 void fail_child(const char* what, const std::string& detail)
@@ -145,6 +146,7 @@ void run_payload_and_exit(int fd, pid_t parent, bool restore_interrupts)
         try
         {
             attachment_inbox inbox(inherited_fds());
+            const throw_site_recording recording(__builtin_frame_address(0));
             entry(target, reader.archive());
         }
         catch (...)

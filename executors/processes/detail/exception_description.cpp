@@ -14,6 +14,8 @@
 
 #include <system_error>
 
+#include "executors/processes/detail/throw_sites.hpp"
+
 namespace weft::detail
 {
 namespace
@@ -69,7 +71,11 @@ exception_description describe_current_exception()
 {
     const std::type_info* type = abi::__cxa_current_exception_type();
     exception_description caught{type != nullptr ? demangled(type->name()) : "unknown",
-                                 "(not a std::exception)", "", 0, ""};
+                                 "(not a std::exception)",
+                                 "",
+                                 0,
+                                 "",
+                                 throw_site_of(std::current_exception())};
     // The exception being handled, rethrown to learn its nearest standard base: the most derived
     // types first.
     try

@@ -16,6 +16,8 @@ struct exception_description
     std::string standard_base;
     int code = 0;
     std::string category;
+    // Where it was thrown, a line per frame, when the thread was recording (throw_sites.hpp).
+    std::string backtrace;
 };
 
 /// Describes the exception being handled: call it inside a catch block.

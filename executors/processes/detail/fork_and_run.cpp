@@ -15,6 +15,7 @@
 #include "executors/processes/detail/child_registry.hpp"
 #include "executors/processes/detail/launch.hpp"
 #include "executors/processes/detail/launcher_thread.hpp"
+#include "executors/processes/detail/throw_sites.hpp"
 #include "runtime/uring/owned_fd.hpp"
 
 namespace weft::detail
@@ -51,6 +52,7 @@ child_handle fork_and_run(const std::function<void()>& body, const std::string& 
                 int status = 0;
                 try
                 {
+                    const throw_site_recording recording(__builtin_frame_address(0));
                     body();
                 }
                 catch (...)

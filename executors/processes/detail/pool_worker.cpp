@@ -24,6 +24,7 @@
 #include "executors/processes/detail/launch.hpp"
 #include "executors/processes/detail/pool_task.hpp"
 #include "executors/processes/detail/shm_channel.hpp"
+#include "executors/processes/detail/throw_sites.hpp"
 #include "executors/shared/detail/attachments.hpp"
 
 namespace weft::detail
@@ -51,7 +52,7 @@ void encode_current_exception(std::string& out)
     exception_description caught = describe_current_exception();
     wire_writer writer(out);
     writer.archive()(caught.type_name, caught.what, caught.standard_base, caught.code,
-                     caught.category);
+                     caught.category, caught.backtrace);
 }
 
 class worker
@@ -322,6 +323,7 @@ class task_runner
         out.assign(result_prefix_size, '\0');
         std::memcpy(out.data() + 4, &id, sizeof id);
         const auto started = std::chrono::steady_clock::now();
+        const throw_site_recording recording(__builtin_frame_address(0));
         try
         {
             std::uint32_t code_size = 0;

@@ -19,6 +19,7 @@
 
 #include "executors/processes/detail/pool_task.hpp"
 #include "executors/processes/detail/wire.hpp"
+#include "executors/processes/remote_backtrace.hpp"
 #include "executors/processes/remote_error.hpp"
 #include "executors/processes/remote_error_as.hpp"
 
@@ -34,7 +35,34 @@ struct described
     std::string base;
     int code = 0;
     std::string category;
+    std::string backtrace;
 };
+
+// `error` as the exception that comes back, with the worker's backtrace nested in it (as
+// Python chains a _RemoteTraceback to it): std::rethrow_if_nested(e) throws it.
+template <class Error>
+std::exception_ptr deliver(const described& d, Error error)
+{
+    if (d.backtrace.empty())
+    {
+        return std::make_exception_ptr(std::move(error));
+    }
+    try
+    {
+        throw remote_backtrace(d.backtrace);
+    }
+    catch (const remote_backtrace&)
+    {
+        try
+        {
+            std::throw_with_nested(std::move(error));
+        }
+        catch (...)
+        {
+            return std::current_exception();
+        }
+    }
+}
 
 // The original type itself when it is `Base`, else a `Base` that carries the original's name.
 template <class Base>
@@ -42,10 +70,9 @@ std::exception_ptr as(described& d, Base base)
 {
     if (d.name == d.base)
     {
-        return std::make_exception_ptr(std::move(base));
+        return deliver(d, std::move(base));
     }
-    return std::make_exception_ptr(
-        remote_error_as<Base>(std::move(d.name), std::move(d.what), std::move(base)));
+    return deliver(d, remote_error_as<Base>(std::move(d.name), std::move(d.what), std::move(base)));
 }
 
 // The standard categories, by name: a user's category has no instance here.
@@ -77,8 +104,8 @@ std::exception_ptr system_error_from(described& d, const std::error_category& ca
         return as(d, std::system_error(code));
     }
     // A what() of its own (a user type's override): kept, beside the type's name.
-    return std::make_exception_ptr(remote_error_as<std::system_error>(
-        std::move(d.name), std::move(d.what), std::system_error(code)));
+    return deliver(d, remote_error_as<std::system_error>(std::move(d.name), std::move(d.what),
+                                                         std::system_error(code)));
 }
 
 std::exception_ptr recreate(described& d)
@@ -119,9 +146,9 @@ std::exception_ptr recreate(described& d)
     if (base == "std::bad_cast")
         return as(d, std::bad_cast());
     if (d.name == "std::runtime_error")
-        return std::make_exception_ptr(std::runtime_error(d.what));
+        return deliver(d, std::runtime_error(d.what));
     // A user type derived from std::runtime_error or only from std::exception, or none.
-    return std::make_exception_ptr(remote_error(std::move(d.name), d.what));
+    return deliver(d, remote_error(std::move(d.name), d.what));
 }
 
 } // namespace
@@ -133,7 +160,7 @@ std::exception_ptr decode_remote_exception(std::string_view body) noexcept
         described d;
         {
             wire_reader reader(body);
-            reader.archive()(d.name, d.what, d.base, d.code, d.category);
+            reader.archive()(d.name, d.what, d.base, d.code, d.category, d.backtrace);
         }
         return recreate(d);
     }

@@ -92,6 +92,75 @@ std::vector<std::uint8_t> big_bytes(int n)
     return out;
 }
 
+// A standard exception that came back as itself: of type T exactly, but for the worker's
+// backtrace nested in it (std::throw_with_nested derives from T), and no weft wrapper.
+template <class T>
+bool only(const T& e)
+{
+    const auto nested_type = [&e]() -> const std::type_info&
+    {
+        try
+        {
+            std::throw_with_nested(T(e));
+        }
+        catch (const T& nested)
+        {
+            return typeid(nested);
+        }
+    };
+    return dynamic_cast<const weft::remote_exception*>(&e) == nullptr &&
+           (typeid(e) == typeid(T) || typeid(e) == nested_type());
+}
+
+// Three calls deep, each kept out of its caller, so that the backtrace has them all.
+[[gnu::noinline]] int throw_from_the_bottom(int depth)
+{
+    if (depth > 0)
+    {
+        throw std::runtime_error("at the bottom");
+    }
+    return depth;
+}
+
+[[gnu::noinline]] int throw_from_the_middle(int depth)
+{
+    return throw_from_the_bottom(depth + 1) + 1;
+}
+
+[[gnu::noinline]] int throw_from_the_top(int depth)
+{
+    return throw_from_the_middle(depth) + 1;
+}
+
+// Thrown inside libstdc++ (std::vector::at), on the task's behalf.
+[[gnu::noinline]] int read_past_the_end(int index)
+{
+    const std::vector<int> three = {1, 2, 3};
+    return three.at(static_cast<std::size_t>(index));
+}
+
+// The worker's backtrace nested in the exception `f` rethrows, or "" without one.
+template <class Rethrow>
+std::string nested_backtrace(Rethrow f)
+{
+    try
+    {
+        f();
+    }
+    catch (const std::exception& e)
+    {
+        try
+        {
+            std::rethrow_if_nested(e);
+        }
+        catch (const weft::remote_backtrace& trace)
+        {
+            return trace.frames();
+        }
+    }
+    return "";
+}
+
 void throw_named(std::string kind)
 {
     if (kind == "runtime")
@@ -220,7 +289,7 @@ BOOST_AUTO_TEST_CASE(exceptions_cross_the_boundary)
             BOOST_CHECK_EXCEPTION(pool.submit(throw_named, std::string("runtime")).result(patience),
                                   std::runtime_error,
                                   [](const std::runtime_error& e) {
-                                      return typeid(e) == typeid(std::runtime_error) &&
+                                      return only<std::runtime_error>(e) &&
                                              std::string(e.what()) == "r";
                                   });
             BOOST_CHECK_EXCEPTION(pool.submit(throw_named, std::string("invalid")).result(patience),
@@ -232,7 +301,7 @@ BOOST_AUTO_TEST_CASE(exceptions_cross_the_boundary)
                 [](const std::out_of_range& e) { return std::string(e.what()) == "o"; });
             BOOST_CHECK_EXCEPTION(
                 pool.submit(throw_named, std::string("logic")).result(patience), std::logic_error,
-                [](const std::logic_error& e) { return typeid(e) == typeid(std::logic_error); });
+                [](const std::logic_error& e) { return only<std::logic_error>(e); });
             BOOST_CHECK_EXCEPTION(pool.submit(throw_named, std::string("mine")).result(patience),
                                   weft::remote_error,
                                   [](const weft::remote_error& e) {
@@ -244,6 +313,40 @@ BOOST_AUTO_TEST_CASE(exceptions_cross_the_boundary)
                 [](const weft::remote_error& e) { return e.type_name() == "int"; });
             // The worker that threw is still serving.
             BOOST_TEST(pool.submit(square, 5).result(patience) == 25);
+        }
+    }
+}
+
+// Python chains the worker's traceback to a remote exception; weft nests the worker's backtrace
+// in it, most recent call first, from the throw down to the task (weft's own frames left out).
+BOOST_AUTO_TEST_CASE(a_remote_exception_carries_the_workers_backtrace)
+{
+    for (const start_method method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 1, .start_method = method});
+            const std::string frames = nested_backtrace(
+                [&pool] { (void)pool.submit(throw_from_the_top, 0).result(patience); });
+            const auto bottom = frames.find("throw_from_the_bottom");
+            const auto middle = frames.find("throw_from_the_middle");
+            const auto top = frames.find("throw_from_the_top");
+            BOOST_TEST(frames.starts_with("  #0 "), frames);
+            BOOST_TEST((bottom < middle && middle < top && top != std::string::npos), frames);
+            BOOST_TEST(frames.find("process_pool_executor_test.cpp:") != std::string::npos,
+                       frames); // the build has debug information
+            BOOST_TEST(frames.find("weft::detail::") == std::string::npos, frames);
+            BOOST_TEST(frames.find("std::apply") == std::string::npos, frames);
+
+            const std::string from_the_library = nested_backtrace(
+                [&pool] { (void)pool.submit(read_past_the_end, 3).result(patience); });
+            BOOST_TEST(from_the_library.find("read_past_the_end") != std::string::npos,
+                       from_the_library);
+
+            // A user type comes back as weft::remote_error, with the same.
+            const std::string user = nested_backtrace(
+                [&pool] { (void)pool.submit(throw_named, std::string("mine")).result(patience); });
+            BOOST_TEST(user.find("throw_named") != std::string::npos, user);
         }
     }
 }
@@ -262,7 +365,7 @@ BOOST_AUTO_TEST_CASE(error_codes_and_standard_bases_cross_the_boundary)
                 pool.submit(throw_named, std::string("system")).result(patience), std::system_error,
                 [](const std::system_error& e)
                 {
-                    return typeid(e) == typeid(std::system_error) &&
+                    return only<std::system_error>(e) &&
                            e.code() == std::errc::no_such_file_or_directory &&
                            std::string(e.what()) ==
                                "opening x: " + std::generic_category().message(ENOENT);
@@ -291,7 +394,7 @@ BOOST_AUTO_TEST_CASE(error_codes_and_standard_bases_cross_the_boundary)
                 pool.submit(throw_named, std::string("optional")).result(patience),
                 std::bad_optional_access,
                 [](const std::bad_optional_access& e)
-                { return typeid(e) == typeid(std::bad_optional_access); });
+                { return only<std::bad_optional_access>(e); });
             // What catches every user type: the same for one without a standard base.
             BOOST_CHECK_EXCEPTION(pool.submit(throw_named, std::string("int")).result(patience),
                                   weft::remote_exception,
