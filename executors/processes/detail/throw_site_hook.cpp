@@ -29,10 +29,15 @@ _Unwind_Reason_Code collect_frame(_Unwind_Context* context, void* skip)
         --*static_cast<int*>(skip);
         return _URC_NO_REASON;
     }
-    // Frames the task's caller called have their canonical frame address below its own (the
-    // stack grows down): the first one above it is weft's, not the task's.
-    if (reinterpret_cast<const void*>(_Unwind_GetCFA(context)) > t_recorded.base ||
-        t_recorded.count == max_throw_frames)
+    // The stack grows down, and the callback sees a frame with the canonical frame address of
+    // the frame it called: the first above the task's caller's frame address is that of the
+    // caller's caller, and the frame before it, the caller's own, was weft's too.
+    if (reinterpret_cast<const void*>(_Unwind_GetCFA(context)) > t_recorded.base)
+    {
+        t_recorded.count = t_recorded.count > 0 ? t_recorded.count - 1 : 0;
+        return _URC_END_OF_STACK;
+    }
+    if (t_recorded.count == max_throw_frames)
     {
         return _URC_END_OF_STACK;
     }

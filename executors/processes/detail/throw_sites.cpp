@@ -98,10 +98,11 @@ std::vector<frame_name> names_of(std::uintptr_t return_address)
 bool is_plumbing(const frame_name& frame)
 {
     const std::string& f = frame.function;
-    return frame.file.find("executors/processes/detail/") != std::string::npos ||
-           f.find("weft::detail::") != std::string::npos ||
-           f.find("task_runner::run") != std::string::npos ||
-           f.find("std::__invoke") != std::string::npos ||
+    const std::string& file = frame.file;
+    return file.find("executors/processes/detail/") != std::string::npos ||
+           file.ends_with("/bits/invoke.h") || file.ends_with("/bits/std_function.h") ||
+           file.ends_with("/tuple") || f.find("weft::detail::") != std::string::npos ||
+           f.starts_with("std::function<") || f.find("std::__invoke") != std::string::npos ||
            f.find("std::__apply_impl<") != std::string::npos ||
            f.find("std::apply<") != std::string::npos;
 }

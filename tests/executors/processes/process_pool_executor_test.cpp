@@ -492,7 +492,39 @@ std::string stderr_of_a_child_running(void (*target)())
     return said;
 }
 
+// In a spawned child: a process under `method` whose target throws, joined; its report goes to
+// the stderr it inherited.
+template <start_method method>
+void run_a_throwing_process()
+{
+    weft::process child({.start_method = method}, throw_from_the_top, 0);
+    child.start();
+    child.join();
+}
+
 } // namespace
+
+// Python prints the traceback of a process target's uncaught exception; weft its backtrace.
+BOOST_AUTO_TEST_CASE(a_process_whose_target_throws_prints_its_backtrace)
+{
+    for (const auto& [method, run] :
+         {std::pair{start_method::fork, &run_a_throwing_process<start_method::fork>},
+          std::pair{start_method::spawn, &run_a_throwing_process<start_method::spawn>},
+          std::pair{start_method::forkserver, &run_a_throwing_process<start_method::forkserver>}})
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            const std::string said = stderr_of_a_child_running(run);
+            BOOST_TEST(said.find(": std::runtime_error: at the bottom\n  #0 ") != std::string::npos,
+                       said);
+            const auto bottom = said.find("throw_from_the_bottom");
+            const auto top = said.find("throw_from_the_top");
+            BOOST_TEST((bottom < top && top != std::string::npos), said);
+            BOOST_TEST(said.find("weft::detail::") == std::string::npos, said);
+            BOOST_TEST(said.find("std::function") == std::string::npos, said);
+        }
+    }
+}
 
 // "1 other thread", or 2 under ThreadSanitizer, whose own thread counts.
 BOOST_AUTO_TEST_CASE(a_fork_pool_in_a_threaded_process_warns)
