@@ -23,6 +23,7 @@
 #include "executors/processes/detail/payload.hpp"
 #include "executors/processes/detail/pool_core.hpp"
 #include "executors/processes/detail/shm_channel.hpp"
+#include "executors/processes/detail/throw_sites.hpp"
 #include "executors/processes/worker_died_error.hpp"
 
 namespace weft::detail
@@ -53,6 +54,19 @@ std::string describe_items(const pool_call_base& call)
     }
     return " (items " + std::to_string(call.first_item) + " to " +
            std::to_string(call.first_item + call.calls - 1) + " of its map)";
+}
+
+// The function a call runs, as ", a call of NAME", for a named function; "" for a lambda (its
+// trampoline's name would say only that) or a function the executable does not name.
+std::string describe_function(const pool_call_base& call)
+{
+    const auto* code = reinterpret_cast<const pool_code*>(call.timing_key);
+    if (code == nullptr || code->target == 0)
+    {
+        return "";
+    }
+    const std::string name = name_of_function(code->target);
+    return name.empty() ? "" : ", a call of " + name;
 }
 
 std::string describe_exit(int exitcode)
@@ -151,6 +165,7 @@ bool pool_core::bury(std::size_t index, std::vector<pool_completion>& done)
                            (exitcode < 0 ? " was killed by signal " + signal_name(-exitcode)
                                          : " exited with code " + std::to_string(exitcode)) +
                            " while running task " + std::to_string(task) +
+                           describe_function(*w.assigned.front()) +
                            describe_items(*w.assigned.front());
         pool_completion c;
         c.call = std::move(w.assigned.front());

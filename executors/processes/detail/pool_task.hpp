@@ -311,8 +311,9 @@ struct pool_code
 /// Writes the head of a task message for `entry` (a run_pool_task or run_pool_chunk
 /// instantiation) and the target fn into `out`: length and id are filled in by seal_pool_task.
 /// Returns the timing key of what the message runs (task_timings): the address of its cached
-/// code bytes, one per trampoline and target for the life of the process, since the cache never
-/// moves nor drops an entry. Never 0. Hashing the bytes instead cost each submit ~6 ns.
+/// pool_code, one per trampoline and target for the life of the process, since the cache never
+/// moves nor drops an entry. Never 0; the pool names a task's function from it. Hashing the
+/// bytes instead cost each submit ~6 ns.
 /// Room reserved after the head for the arguments, so that small ones are written without
 /// growing the message.
 inline constexpr std::size_t small_arguments = 64;
@@ -343,7 +344,7 @@ std::uint64_t begin_pool_task(std::string& out, pool_trampoline entry, const F& 
     out.resize(task_prefix_size + 4);
     std::memcpy(out.data() + task_prefix_size, &code_size, sizeof code_size);
     out += code;
-    return reinterpret_cast<std::uintptr_t>(&code);
+    return reinterpret_cast<std::uintptr_t>(found);
 }
 
 /// Fills in the length and the id of a message begun by begin_pool_task.

@@ -1,6 +1,6 @@
-// Naming the frames weft's __cxa_throw recorded (throw_site_hook.cpp), with GCC's libbacktrace:
-// function, file and line from the debug information where there is some, else the symbol
-// table's name, else the module and offset.
+// Naming the frames weft's __cxa_throw recorded (throw_site_hook.cpp), and the function of a
+// task whose worker died, with GCC's libbacktrace: function, file and line from the debug
+// information where there is some, else the symbol table's name, else the module and offset.
 #include "executors/processes/detail/throw_sites.hpp"
 
 #include <backtrace.h>
@@ -108,6 +108,21 @@ bool is_plumbing(const frame_name& frame)
 }
 
 } // namespace
+
+std::string name_of_function(std::uintptr_t address)
+{
+    std::vector<frame_name> names;
+    if (backtrace_state* state = symbolizer())
+    {
+        // The symbol table's name is the mangled one: with its parameters once demangled.
+        ::backtrace_syminfo(state, address, &add_symbol, &ignore_error, &names);
+        if (names.empty())
+        {
+            ::backtrace_pcinfo(state, address, &add_source_frame, &ignore_error, &names);
+        }
+    }
+    return names.empty() ? std::string() : names.front().function;
+}
 
 std::string throw_site_of(const std::exception_ptr& error)
 {

@@ -3,6 +3,7 @@
 // worker's traceback with the exception). The stack is gone by the time the worker catches, so
 // weft's __cxa_throw records it at the throw, on a thread that asked (while it runs a task).
 
+#include <cstdint>
 #include <exception>
 #include <string>
 
@@ -34,5 +35,9 @@ int recorded_throw_frames(const void* object, void** frames) noexcept;
 /// function at file:line"), most recent call first; "" when none was (thrown before recording
 /// began, on another thread, or rethrown since another exception was thrown).
 [[nodiscard]] std::string throw_site_of(const std::exception_ptr& error);
+
+/// The name of the function whose code starts at `address` ("square(int)"), from the symbol
+/// table or the debug information; "" when neither names it.
+[[nodiscard]] std::string name_of_function(std::uintptr_t address);
 
 } // namespace weft::detail

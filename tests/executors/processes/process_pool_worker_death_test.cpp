@@ -247,7 +247,9 @@ BOOST_AUTO_TEST_CASE(a_worker_that_segfaults_mid_task_fails_only_that_future)
                     return e.exitcode() == -SIGSEGV && what.find("SIGSEGV") != std::string::npos &&
                            what.find("worker " + std::to_string(e.pid())) != std::string::npos &&
                            e.task() != 0 &&
-                           what.find("task " + std::to_string(e.task())) != std::string::npos;
+                           what.find("task " + std::to_string(e.task()) + ", a call of ") !=
+                               std::string::npos &&
+                           what.find("segfault(int)") != std::string::npos;
                 });
             BOOST_TEST((dead == started[0] || dead == started[1]), "the dead was not a worker");
             for (int i = 0; i < 10; ++i)
