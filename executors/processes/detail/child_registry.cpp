@@ -1,7 +1,9 @@
 #include "executors/processes/detail/child_registry.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <fcntl.h>
@@ -159,17 +161,22 @@ class registry
         }
     }
 
+    // The registered children, reaped or not: a record's poll() says.
+    std::vector<std::shared_ptr<child_record>> snapshot()
+    {
+        std::lock_guard lock(m_mutex);
+        std::vector<std::shared_ptr<child_record>> all;
+        all.reserve(m_children.size());
+        for (const auto& [id, child] : m_children)
+        {
+            all.push_back(child);
+        }
+        return all;
+    }
+
     std::vector<std::shared_ptr<child_record>> running()
     {
-        std::vector<std::shared_ptr<child_record>> all;
-        {
-            std::lock_guard lock(m_mutex);
-            all.reserve(m_children.size());
-            for (const auto& [id, child] : m_children)
-            {
-                all.push_back(child);
-            }
-        }
+        std::vector<std::shared_ptr<child_record>> all = snapshot();
         // Outside the registry's lock: a record's own lock orders its reaping. The reaper
         // thread drops the finished ones from the registry (their pidfds stay readable).
         std::vector<std::shared_ptr<child_record>> alive;
@@ -337,28 +344,40 @@ void finish_children_at_exit() noexcept
     {
         return;
     }
-    std::vector<std::shared_ptr<child_record>> alive;
+    std::vector<std::shared_ptr<child_record>> children;
     try
     {
-        alive = reaper->running();
+        children = reaper->snapshot();
     }
-    catch (const std::exception&)
+    catch (const std::bad_alloc&)
     {
-        return; // no memory, or waitid refused: the parent-death signal still ends them
+        return; // the parent-death signal still ends them
     }
-    for (const auto& child : alive)
+    // The daemons first, all within one second from the SIGTERM, so that a child joined below
+    // never waits on a daemon that ignores it.
+    for (const auto& child : children)
     {
         if (child->daemon())
         {
             child->signal(SIGTERM);
         }
     }
-    for (const auto& child : alive)
+    const auto kill_at = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (const auto& child : children)
     {
-        if (child->daemon() && !child->wait_for_exit(1000))
+        if (!child->daemon())
+        {
+            continue;
+        }
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+            kill_at - std::chrono::steady_clock::now());
+        if (!child->wait_for_exit(static_cast<int>(std::max<long long>(left.count(), 0))))
         {
             child->signal(SIGKILL);
         }
+    }
+    for (const auto& child : children)
+    {
         (void)child->wait_for_exit(-1);
     }
 }

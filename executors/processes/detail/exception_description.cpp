@@ -9,12 +9,15 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <typeinfo>
+#include <utility>
 #include <variant>
 
 #include <system_error>
 
 #include "executors/processes/detail/throw_sites.hpp"
+#include "executors/processes/remote_backtrace.hpp"
 
 namespace weft::detail
 {
@@ -27,6 +30,45 @@ std::string demangled(const char* mangled)
     std::unique_ptr<char, void (*)(void*)> name(
         abi::__cxa_demangle(mangled, nullptr, nullptr, &status), &std::free);
     return status == 0 && name ? std::string(name.get()) : std::string(mangled);
+}
+
+// std::throw_with_nested's class for T is named after T: the exception is a T, with a cause
+// (a remote exception's backtrace, say) nested in it.
+std::string unnested(std::string name)
+{
+    constexpr std::string_view nested = "std::_Nested_exception<";
+    if (name.starts_with(nested) && name.ends_with('>'))
+    {
+        name = name.substr(nested.size(), name.size() - nested.size() - 1);
+        while (name.ends_with(' ')) // the demangler writes "> >"
+        {
+            name.pop_back();
+        }
+    }
+    return name;
+}
+
+// The frames of the weft::remote_backtrace nested in an exception that came back from another
+// pool's worker; "" for any other cause. rethrow_exception does not pass through __cxa_throw:
+// the thread's recorded throw stays.
+std::string remote_frames_in(const std::nested_exception& nested)
+{
+    if (!nested.nested_ptr())
+    {
+        return "";
+    }
+    try
+    {
+        std::rethrow_exception(nested.nested_ptr());
+    }
+    catch (const remote_backtrace& trace)
+    {
+        return trace.frames();
+    }
+    catch (...)
+    {
+        return "";
+    }
 }
 
 // The nearest of the standard exception types that weft recreates (a class with a message
@@ -70,7 +112,7 @@ const char* standard_base_of(const std::exception& e)
 exception_description describe_current_exception()
 {
     const std::type_info* type = abi::__cxa_current_exception_type();
-    exception_description caught{type != nullptr ? demangled(type->name()) : "unknown",
+    exception_description caught{type != nullptr ? unnested(demangled(type->name())) : "unknown",
                                  "(not a std::exception)",
                                  "",
                                  0,
@@ -93,6 +135,15 @@ exception_description describe_current_exception()
     {
         caught.what = e.what();
         caught.standard_base = standard_base_of(e);
+        // Passed on from another pool's task: where it was first thrown, not where it was
+        // recreated.
+        if (const auto* nested = dynamic_cast<const std::nested_exception*>(&e))
+        {
+            if (std::string frames = remote_frames_in(*nested); !frames.empty())
+            {
+                caught.backtrace = std::move(frames);
+            }
+        }
     }
     catch (...)
     {

@@ -19,7 +19,9 @@ namespace weft::detail
 const pool_code& pool_code_of(std::uintptr_t entry, std::uintptr_t target)
 {
     static std::mutex mutex;
-    static std::map<std::pair<std::uintptr_t, std::uintptr_t>, pool_code> cache;
+    // Never destroyed: a pool's collector reads its calls' entries (the function a dead worker
+    // ran) while static destructors run, for a pool that is static itself or outlives exit().
+    static auto& cache = *new std::map<std::pair<std::uintptr_t, std::uintptr_t>, pool_code>();
     std::lock_guard lock(mutex);
     auto found = cache.find({entry, target});
     if (found != cache.end())

@@ -1,7 +1,9 @@
 // weft's __cxa_throw: records the stack of a throw on a thread running a task, then throws as
 // the C++ runtime does. Alone in its file: a C++ throw expression here would declare the
 // runtime's own __cxa_throw, whose parameter types differ from the ones spelled below.
+#include <cstdlib>
 #include <dlfcn.h>
+#include <unistd.h>
 #include <unwind.h>
 
 #include "executors/processes/detail/throw_sites.hpp"
@@ -15,6 +17,7 @@ struct recorded_throw
 {
     const void* base = nullptr; // the frame address of the task's caller; null: not recording
     const void* object = nullptr;
+    const void* type = nullptr; // its std::type_info: an address alone may be reused
     int count = 0;
     void* frames[max_throw_frames] = {};
 };
@@ -61,9 +64,9 @@ throw_site_recording::~throw_site_recording()
     t_recorded.base = m_previous;
 }
 
-int recorded_throw_frames(const void* object, void** frames) noexcept
+int recorded_throw_frames(const void* object, const void* type, void** frames) noexcept
 {
-    if (object == nullptr || object != t_recorded.object)
+    if (object == nullptr || object != t_recorded.object || type != t_recorded.type)
     {
         return 0;
     }
@@ -86,11 +89,18 @@ extern "C" [[noreturn]] __attribute__((weak)) void __cxa_throw(void* object, voi
     if (t_recorded.base != nullptr)
     {
         t_recorded.object = object;
+        t_recorded.type = type;
         t_recorded.count = 0;
         int skip = 1;
         _Unwind_Backtrace(&collect_frame, &skip);
     }
     static const auto next = reinterpret_cast<throw_function>(::dlsym(RTLD_NEXT, "__cxa_throw"));
+    if (next == nullptr)
+    {
+        static const char message[] = "weft: no C++ runtime __cxa_throw after weft's\n";
+        (void)!::write(2, message, sizeof message - 1);
+        std::abort();
+    }
     next(object, type, destroy);
     __builtin_unreachable();
 }

@@ -132,7 +132,7 @@ std::string throw_site_of(const std::exception_ptr& error)
     const void* object = nullptr;
     std::memcpy(&object, &error, sizeof object);
     void* frames[max_throw_frames];
-    const int count = recorded_throw_frames(object, frames);
+    const int count = recorded_throw_frames(object, error.__cxa_exception_type(), frames);
     std::vector<frame_name> all;
     for (int i = 0; i < count; ++i)
     {

@@ -26,10 +26,10 @@ class throw_site_recording
     const void* m_previous;
 };
 
-/// The return addresses recorded when the exception object `object` was last thrown on this
-/// thread, into `frames` (max_throw_frames of room), most recent call first; 0 when the last
-/// throw recorded was another's.
-int recorded_throw_frames(const void* object, void** frames) noexcept;
+/// The return addresses recorded when the exception object `object` of type `type` (its
+/// std::type_info) was last thrown on this thread, into `frames` (max_throw_frames of room),
+/// most recent call first; 0 when the last throw recorded was another's.
+int recorded_throw_frames(const void* object, const void* type, void** frames) noexcept;
 
 /// The stack recorded when `error` was thrown on this thread, a line per frame ("  #0
 /// function at file:line"), most recent call first; "" when none was (thrown before recording

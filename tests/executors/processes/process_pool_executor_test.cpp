@@ -343,10 +343,15 @@ BOOST_AUTO_TEST_CASE(a_remote_exception_carries_the_workers_backtrace)
             BOOST_TEST(from_the_library.find("read_past_the_end") != std::string::npos,
                        from_the_library);
 
-            // A user type comes back as weft::remote_error, with the same.
+            // A user type comes back as weft::remote_error, or as weft::remote_error_as<Base>
+            // when it derives from a standard Base, with the same.
             const std::string user = nested_backtrace(
                 [&pool] { (void)pool.submit(throw_named, std::string("mine")).result(patience); });
             BOOST_TEST(user.find("throw_named") != std::string::npos, user);
+            const std::string derived = nested_backtrace(
+                [&pool]
+                { (void)pool.submit(throw_named, std::string("bad input")).result(patience); });
+            BOOST_TEST(derived.find("throw_named") != std::string::npos, derived);
         }
     }
 }
@@ -502,7 +507,32 @@ void run_a_throwing_process()
     child.join();
 }
 
+// A process target through which a pool task's exception escapes.
+void let_a_pool_exception_escape()
+{
+    weft::process_pool_executor pool({.max_workers = 1});
+    (void)pool.submit(throw_from_the_top, 0).result(patience);
+}
+
+void run_a_process_that_passes_on_a_pool_exception()
+{
+    weft::process child({.start_method = start_method::spawn}, let_a_pool_exception_escape);
+    child.start();
+    child.join();
+}
+
 } // namespace
+
+// A remote exception passed on from a process is reported under its own type's name, with the
+// backtrace of the worker that first threw it.
+BOOST_AUTO_TEST_CASE(a_remote_exception_passed_on_keeps_its_name_and_first_backtrace)
+{
+    const std::string said =
+        stderr_of_a_child_running(run_a_process_that_passes_on_a_pool_exception);
+    BOOST_TEST(said.find(": std::runtime_error: at the bottom\n  #0 ") != std::string::npos, said);
+    BOOST_TEST(said.find("throw_from_the_bottom") != std::string::npos, said);
+    BOOST_TEST(said.find("_Nested_exception") == std::string::npos, said);
+}
 
 // Python prints the traceback of a process target's uncaught exception; weft its backtrace.
 BOOST_AUTO_TEST_CASE(a_process_whose_target_throws_prints_its_backtrace)
