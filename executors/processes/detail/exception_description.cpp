@@ -1,10 +1,8 @@
 #include "executors/processes/detail/exception_description.hpp"
 
-#include <cstdlib>
 #include <cxxabi.h>
 #include <exception>
 #include <functional>
-#include <memory>
 #include <new>
 #include <optional>
 #include <stdexcept>
@@ -16,6 +14,7 @@
 
 #include <system_error>
 
+#include "executors/processes/detail/demangle.hpp"
 #include "executors/processes/detail/throw_sites.hpp"
 #include "executors/processes/remote_backtrace.hpp"
 
@@ -23,14 +22,6 @@ namespace weft::detail
 {
 namespace
 {
-
-std::string demangled(const char* mangled)
-{
-    int status = 0;
-    std::unique_ptr<char, void (*)(void*)> name(
-        abi::__cxa_demangle(mangled, nullptr, nullptr, &status), &std::free);
-    return status == 0 && name ? std::string(name.get()) : std::string(mangled);
-}
 
 // std::throw_with_nested's class for T is named after T: the exception is a T, with a cause
 // (a remote exception's backtrace, say) nested in it.
@@ -112,7 +103,7 @@ const char* standard_base_of(const std::exception& e)
 exception_description describe_current_exception()
 {
     const std::type_info* type = abi::__cxa_current_exception_type();
-    exception_description caught{type != nullptr ? unnested(demangled(type->name())) : "unknown",
+    exception_description caught{type != nullptr ? unnested(demangle(type->name())) : "unknown",
                                  "(not a std::exception)",
                                  "",
                                  0,

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <pthread.h>
 #include <sched.h>
 #include <stdexcept>
 #include <string>
@@ -404,6 +405,24 @@ class resident_memory
     int m_fd;
 };
 
+// A worker is CPU-bound work: SCHED_BATCH, so that waking it does not preempt the thread that
+// woke it. On two CPUs a submitting thread that woke a sleeping worker otherwise lost its CPU
+// to it at once, and a burst of submits ran at the pace of those hand-overs (BENCHMARKS.md
+// "Workers under SCHED_BATCH"). Its share of the CPU stays what its nice value says. What the
+// worker's tasks fork starts under SCHED_OTHER again (SCHED_RESET_ON_FORK resets only
+// real-time policies).
+void run_as_batch_work() noexcept
+{
+    const sched_param none{};
+    (void)::sched_setscheduler(0, SCHED_BATCH, &none);
+    (void)::pthread_atfork(nullptr, nullptr,
+                           []
+                           {
+                               const sched_param zero{};
+                               (void)::sched_setscheduler(0, SCHED_OTHER, &zero);
+                           });
+}
+
 } // namespace
 
 void run_pool_worker(int channel_fd, int pool_bell_fd, int attachment_socket,
@@ -412,6 +431,7 @@ void run_pool_worker(int channel_fd, int pool_bell_fd, int attachment_socket,
     // The terminal's Ctrl-C goes to the whole foreground process group: the parent decides
     // what an interrupt means for its pool, not each worker.
     (void)std::signal(SIGINT, SIG_IGN);
+    run_as_batch_work();
     worker self(channel_fd, pool_bell_fd);
     ::close(channel_fd); // the mapping stays
     task_runner runner;

@@ -6,13 +6,12 @@
 #include <backtrace.h>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <cxxabi.h>
 #include <dlfcn.h>
-#include <memory>
 #include <string>
 #include <vector>
+
+#include "executors/processes/detail/demangle.hpp"
 
 namespace weft::detail
 {
@@ -25,14 +24,6 @@ struct frame_name
     std::string file;
     int line = 0;
 };
-
-std::string demangled(const char* name)
-{
-    int status = 0;
-    std::unique_ptr<char, void (*)(void*)> plain(
-        abi::__cxa_demangle(name, nullptr, nullptr, &status), &std::free);
-    return status == 0 && plain ? std::string(plain.get()) : std::string(name);
-}
 
 void ignore_error(void*, const char*, int) {}
 
@@ -52,7 +43,7 @@ int add_source_frame(void* names, std::uintptr_t, const char* file, int line, co
     if (function != nullptr)
     {
         static_cast<std::vector<frame_name>*>(names)->push_back(
-            {demangled(function), file != nullptr ? file : "", line});
+            {demangle(function), file != nullptr ? file : "", line});
     }
     return 0;
 }
@@ -61,7 +52,7 @@ void add_symbol(void* names, std::uintptr_t, const char* symbol, std::uintptr_t,
 {
     if (symbol != nullptr)
     {
-        static_cast<std::vector<frame_name>*>(names)->push_back({demangled(symbol), "", 0});
+        static_cast<std::vector<frame_name>*>(names)->push_back({demangle(symbol), "", 0});
     }
 }
 

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <cstdlib>
+#include <sched.h>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include <weft/weft.hpp>
 
 #include <boost/test/unit_test.hpp>
+#include <sys/wait.h>
 
 #include "pool_test_support.hpp"
 #include "support/eventually.hpp"
@@ -37,6 +40,28 @@ int nap_then_pid(int milliseconds)
 {
     std::this_thread::sleep_for(std::chrono::milliseconds(milliseconds));
     return static_cast<int>(::getpid());
+}
+
+// The worker's scheduling policy, without the reset-on-fork flag.
+int scheduling_policy()
+{
+    return ::sched_getscheduler(0) & ~SCHED_RESET_ON_FORK;
+}
+
+// The policy a process the worker forks starts under (-1 when that cannot be learned).
+int policy_of_a_child()
+{
+    const pid_t child = ::fork();
+    if (child == 0)
+    {
+        std::_Exit(::sched_getscheduler(0));
+    }
+    int status = 0;
+    if (child < 0 || ::waitpid(child, &status, 0) != child || !WIFEXITED(status))
+    {
+        return -1;
+    }
+    return WEXITSTATUS(status);
 }
 
 // Busy below a millisecond, where a nap's timer slack would be most of it; asleep above.
@@ -391,6 +416,22 @@ BOOST_AUTO_TEST_CASE(a_function_keeps_one_timing_key)
     std::string chunk;
     BOOST_TEST(weft::detail::begin_pool_task(chunk, &weft::detail::run_pool_chunk<fn, int, int>,
                                              fn{nap_then_pid}) != nap);
+}
+
+// Waking a worker must not preempt the thread that submits (pool_worker.cpp): workers run
+// under SCHED_BATCH, and what they fork under the default policy again.
+BOOST_AUTO_TEST_CASE(workers_run_under_sched_batch_and_their_children_do_not)
+{
+    for (const auto method : all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            process_pool_executor pool({.max_workers = 2, .start_method = method});
+            BOOST_TEST(pool.submit(scheduling_policy).result(patience) == SCHED_BATCH);
+            BOOST_TEST(pool.submit(policy_of_a_child).result(patience) == SCHED_OTHER);
+            BOOST_TEST((::sched_getscheduler(0) & ~SCHED_RESET_ON_FORK) == SCHED_OTHER);
+        }
+    }
 }
 
 int main(int argc, char** argv)
