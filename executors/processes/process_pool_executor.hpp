@@ -16,6 +16,7 @@
 
 #include <sys/types.h>
 
+#include "executors/detail/block_allocator.hpp"
 #include "executors/future.hpp"
 #include "executors/map_options.hpp"
 #include "executors/processes/detail/chunked_map.hpp"
@@ -102,7 +103,8 @@ class process_pool_executor
         using fn_type = std::decay_t<F>;
         static_assert(check_call<fn_type, std::decay_t<Args>...>());
         using R = std::decay_t<std::invoke_result_t<fn_type, std::decay_t<Args>&&...>>;
-        auto call = std::make_shared<detail::pool_call<R>>();
+        auto call = std::allocate_shared<detail::pool_call<R>>(
+            detail::block_allocator<detail::pool_call<R>>());
         call->id = next_task_id();
         call->timing_key = detail::encode_pool_task<fn_type, R, std::decay_t<Args>...>(
             call->message, call->attached, call->id, fn, args...);
@@ -259,7 +261,8 @@ class process_pool_executor
         future<values> submit(std::string&& message, std::uint32_t count,
                               std::uint64_t first_item) const
         {
-            auto call = std::make_shared<detail::pool_call<detail::chunk_of<R>>>();
+            auto call = std::allocate_shared<detail::pool_call<detail::chunk_of<R>>>(
+                detail::block_allocator<detail::pool_call<detail::chunk_of<R>>>());
             call->id = next_task_id();
             call->calls = count;
             call->first_item = first_item;
