@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "executors/detail/block_allocator.hpp"
 #include "executors/detail/future_state.hpp"
 
 namespace weft::detail
@@ -137,8 +138,9 @@ auto make_call_item(F&& fn, Args&&... args)
 {
     // A call returning a reference yields a copy: the future owns its value.
     using R = std::remove_cvref_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>;
-    return std::make_shared<call_item<R, std::decay_t<F>, std::decay_t<Args>...>>(
-        std::forward<F>(fn), std::forward<Args>(args)...);
+    using item = call_item<R, std::decay_t<F>, std::decay_t<Args>...>;
+    return std::allocate_shared<item>(block_allocator<item>(), std::forward<F>(fn),
+                                      std::forward<Args>(args)...);
 }
 
 } // namespace weft::detail
