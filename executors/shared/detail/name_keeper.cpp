@@ -88,26 +88,27 @@ void unlock_in_parent() noexcept
     state_slot()->mutex.unlock();
 }
 
-// What a forked child stops using without destroying it (its mutex may be held by a thread
-// the child does not have), kept reachable so that a leak checker at the child's exit is quiet.
-keeper_state* volatile g_left_behind = nullptr;
-
 // A forked child owns none of its parent's names (the handles it inherits know they are not
 // the owner's: see shared_segment): it lets go of the parent's pipe, so that the keeper is not
-// kept waiting for the child's end, and starts from nothing.
+// kept waiting for the child's end, and starts from nothing. lock_for_fork took the mutex on
+// this very thread, so the child unlocks it rather than abandoning it locked (a lock held
+// forever would also make every lock the child takes later look out of order to
+// ThreadSanitizer).
 void fresh_state_in_child() noexcept
 {
-    keeper_state* old = state_slot();
-    if (old->pipe_write_end >= 0)
+    keeper_state* state = state_slot();
+    if (state->pipe_write_end >= 0)
     {
-        ::close(old->pipe_write_end);
+        ::close(state->pipe_write_end);
     }
-    if (old->shared != nullptr)
+    if (state->shared != nullptr)
     {
-        ::munmap(old->shared, table_bytes);
+        ::munmap(state->shared, table_bytes);
     }
-    g_left_behind = old;
-    state_slot() = new keeper_state;
+    state->shared = nullptr;
+    state->pipe_write_end = -1;
+    state->kept = 0;
+    state->mutex.unlock();
 }
 
 const int g_atfork_registered =
