@@ -93,8 +93,8 @@ weft::task<int> render(weft::process_pool_executor& pool, int signal_fd)
 int main(int argc, char** argv)
 {
     weft::main_guard(argc, argv);
-    // Blocked before the pool's and the loop's threads exist, so that none of them takes the
-    // signal: it is then only readable from the signalfd.
+    // Blocked first, so that every thread the program starts later inherits the block and the
+    // signal is only readable from the signalfd (weft's own threads block every signal anyway).
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);

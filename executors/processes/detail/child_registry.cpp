@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <system_error>
 
+#include "executors/detail/thread_without_signals.hpp"
+
 namespace weft::detail
 {
 
@@ -161,7 +163,7 @@ class registry
         }
     }
 
-    // The registered children, reaped or not: a record's poll() says.
+    // The registered children, reaped or not (a record's poll() says), listed ones only.
     std::vector<std::shared_ptr<child_record>> snapshot()
     {
         std::lock_guard lock(m_mutex);
@@ -169,7 +171,10 @@ class registry
         all.reserve(m_children.size());
         for (const auto& [id, child] : m_children)
         {
-            all.push_back(child);
+            if (child->listed())
+            {
+                all.push_back(child);
+            }
         }
         return all;
     }
@@ -197,22 +202,7 @@ class registry
         {
             throw std::system_error(errno, std::system_category(), "weft: epoll_create1");
         }
-        // Every signal blocked: a process-directed signal (SIGINT for a loop's signalfd, the
-        // program's own handlers) must go to the program's threads, never to this one.
-        sigset_t all;
-        sigset_t before;
-        ::sigfillset(&all);
-        ::pthread_sigmask(SIG_SETMASK, &all, &before);
-        try
-        {
-            std::thread([this] { reap_forever(); }).detach();
-        }
-        catch (...)
-        {
-            ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
-            throw;
-        }
-        ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
+        thread_without_signals([this] { reap_forever(); }).detach();
         g_reaper_started.store(true);
         // Once per registry, so once per process: a forked child that starts children makes
         // its own, and its handler runs before the one fork_and_run registered to leave.

@@ -23,9 +23,11 @@ namespace weft::detail
 class child_record
 {
   public:
-    child_record(child_handle child, std::string name, bool daemon) noexcept
+    /// `listed`: whether active_children() and the exit handler see it (not weft's own fork
+    /// server, which its client stops).
+    child_record(child_handle child, std::string name, bool daemon, bool listed = true) noexcept
         : m_pid(child.pid), m_pidfd(std::move(child.pidfd)), m_name(std::move(name)),
-          m_daemon(daemon)
+          m_daemon(daemon), m_listed(listed)
     {
     }
 
@@ -34,6 +36,7 @@ class child_record
     [[nodiscard]] int pidfd() const noexcept { return m_pidfd.get(); }
     [[nodiscard]] const std::string& name() const noexcept { return m_name; }
     [[nodiscard]] bool daemon() const noexcept { return m_daemon; }
+    [[nodiscard]] bool listed() const noexcept { return m_listed; }
 
     /// Reaps the child if it has exited (never waits). Empty while it runs; then 0, its exit
     /// status, or minus the signal that killed it. Throws std::system_error if waitid fails.
@@ -56,6 +59,7 @@ class child_record
     uring::owned_fd m_pidfd;
     const std::string m_name;
     const bool m_daemon;
+    const bool m_listed;
     std::mutex m_mutex; // guards m_exitcode and the pidfd's closing; a child is reaped once
     std::optional<int> m_exitcode;
 };
@@ -75,7 +79,8 @@ void register_child(std::shared_ptr<child_record> child) noexcept;
 /// reaped yet: the reaper thread still reaps it.
 void release_child(const std::shared_ptr<child_record>& child) noexcept;
 
-/// The registered children still running; those found finished are reaped first.
+/// The registered children still running, listed ones only; those found finished are reaped
+/// first.
 [[nodiscard]] std::vector<std::shared_ptr<child_record>> running_children();
 
 /// What Python's exit handler does, for the program's exit (registered with std::atexit when

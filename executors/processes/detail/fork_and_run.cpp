@@ -37,6 +37,9 @@ child_handle fork_and_run(const std::function<void()>& body, const std::string& 
             }
             if (pid == 0)
             {
+                // Forked on the launcher thread, which blocks every signal: the child takes
+                // the mask of the thread that asked for it.
+                ::pthread_sigmask(SIG_SETMASK, &child_signal_mask(), nullptr);
                 // A target that calls std::exit must not run the parent's atexit handlers and
                 // static destructors either: handlers run last registered first, so this one
                 // runs before any of the parent's and leaves with the status exit() was given.

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <poll.h>
@@ -21,6 +22,7 @@
 
 #include "executors/detail/scm_rights.hpp"
 #include "executors/processes/detail/child_environment.hpp"
+#include "executors/processes/detail/child_registry.hpp"
 #include "executors/processes/detail/forkserver.hpp"
 #include "executors/processes/detail/launch.hpp"
 #include "executors/processes/detail/launcher_thread.hpp"
@@ -76,8 +78,9 @@ class forkserver_client
         new (&g_instance_mutex) std::mutex();
         if (g_forkserver != nullptr)
         {
+            // The server's record stays with the client left behind: it is not this process's
+            // child, and the registry that would reap it is forgotten too.
             g_forkserver->m_socket.reset();
-            g_forkserver->m_server.pidfd.reset(); // not this process's child: nothing to reap
             g_left_behind = g_forkserver;
             g_forkserver = nullptr;
         }
@@ -143,12 +146,16 @@ class forkserver_client
         }
         uring::owned_fd ours(ends[0]);
         uring::owned_fd theirs(ends[1]);
-        m_server = on_long_lived_thread(
+        start_reaper(); // before the server exists: it reaps the server if someone kills it
+        child_handle server = on_long_lived_thread(
             [&]
             {
                 return spawn_self(std::string(forkserver_env) + "=" + std::to_string(theirs.get()),
                                   theirs.get(), {}, true);
             });
+        m_server = std::make_shared<child_record>(std::move(server), "weft-forkserver",
+                                                  /*daemon=*/true, /*listed=*/false);
+        register_child(m_server);
         m_socket = std::move(ours);
     }
 
@@ -185,21 +192,32 @@ class forkserver_client
     void stop() noexcept
     {
         m_socket.reset(); // the server sees end-of-file and exits
-        if (m_server.pidfd.valid())
+        if (m_server)
         {
-            pollfd exited{m_server.pidfd.get(), POLLIN, 0};
+            pollfd exited{m_server->pidfd(), POLLIN, 0};
             if (::poll(&exited, 1, 2000) == 0)
             {
-                ::syscall(SYS_pidfd_send_signal, m_server.pidfd.get(), SIGKILL, nullptr, 0);
+                ::syscall(SYS_pidfd_send_signal, m_server->pidfd(), SIGKILL, nullptr, 0);
+                while (::poll(&exited, 1, -1) < 0 && errno == EINTR)
+                {
+                }
             }
-            reap_now(m_server.pidfd.get());
-            m_server.pidfd.reset();
+            try
+            {
+                (void)m_server->poll(); // unless the reaper thread reaped it first
+            }
+            catch (const std::system_error&)
+            {
+                // Not reapable (ECHILD): nothing is left to release but the record.
+            }
+            release_child(m_server);
+            m_server.reset();
         }
     }
 
     std::mutex m_mutex;
     uring::owned_fd m_socket;
-    child_handle m_server;
+    std::shared_ptr<child_record> m_server; // reaped by the registry's thread if it dies
 };
 
 // Any fork, weft's or the program's own, runs this in the child.

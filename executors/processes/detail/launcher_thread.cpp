@@ -12,10 +12,15 @@
 #include <unistd.h>
 #include <utility>
 
+#include "executors/detail/thread_without_signals.hpp"
+
 namespace weft::detail
 {
 namespace
 {
+
+thread_local const sigset_t* t_requested_mask = nullptr; // a child_signal_mask_scope's
+thread_local sigset_t t_child_mask;                      // for the create() running here
 
 class launcher;
 
@@ -46,7 +51,7 @@ class launcher
         g_launcher_started.store(false);
     }
 
-    child_handle run(const std::function<child_handle()>& create)
+    child_handle run(const std::function<child_handle()>& create, const sigset_t& child_mask)
     {
         std::optional<child_handle> value;
         std::exception_ptr error;
@@ -55,13 +60,14 @@ class launcher
             std::unique_lock lock(m_mutex);
             if (!m_started)
             {
-                std::thread([this] { loop(); }).detach();
+                thread_without_signals([this] { loop(); }).detach();
                 m_started = true;
                 g_launcher_started.store(true);
             }
             m_jobs.emplace_back(
                 [&]
                 {
+                    t_child_mask = child_mask;
                     try
                     {
                         value.emplace(create());
@@ -115,11 +121,29 @@ const int g_atfork_registered = ::pthread_atfork(nullptr, nullptr, &launcher::fo
 
 child_handle on_long_lived_thread(const std::function<child_handle()>& create)
 {
+    const sigset_t mask = t_requested_mask != nullptr ? *t_requested_mask : current_signal_mask();
     if (::gettid() == ::getpid())
     {
+        t_child_mask = mask;
         return create();
     }
-    return launcher::instance().run(create);
+    return launcher::instance().run(create, mask);
+}
+
+const sigset_t& child_signal_mask() noexcept
+{
+    return t_child_mask;
+}
+
+child_signal_mask_scope::child_signal_mask_scope(const sigset_t& mask) noexcept
+    : m_before(t_requested_mask)
+{
+    t_requested_mask = &mask;
+}
+
+child_signal_mask_scope::~child_signal_mask_scope()
+{
+    t_requested_mask = m_before;
 }
 
 bool launcher_started() noexcept

@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <poll.h>
+#include <signal.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +30,7 @@
 
 #include "executors/detail/future_state.hpp"
 #include "executors/detail/spinning_mutex.hpp"
+#include "executors/detail/thread_without_signals.hpp"
 #include "executors/processes/detail/announce.hpp"
 #include "executors/processes/detail/pool_completion.hpp"
 #include "executors/processes/detail/pool_task.hpp"
@@ -176,6 +178,9 @@ class pool_core
     std::atomic<int> m_maps{0};
     friend class pool_map_presence;
     std::mutex m_join_mutex;
+    // The mask of the thread that made the pool: its workers, replacements included, start
+    // with it (the collector blocks every signal).
+    const sigset_t m_child_mask = current_signal_mask();
     std::thread m_collector;
     // Set by the collector as it returns: shutdown_within's bounded wait.
     std::mutex m_finished_mutex;

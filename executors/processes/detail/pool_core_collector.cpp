@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 
 #include "executors/detail/futex.hpp"
+#include "executors/processes/detail/launcher_thread.hpp"
 #include "executors/processes/detail/pool_core.hpp"
 #include "executors/processes/detail/shm_channel.hpp"
 
@@ -213,6 +214,9 @@ void pool_core::sleep(std::vector<pollfd>& polled, std::vector<pool_completion>&
     {
         try
         {
+            // The replacement starts with the signal mask of the thread that made the pool,
+            // not this thread's, which blocks every signal.
+            const child_signal_mask_scope as_the_pools_maker(m_child_mask);
             auto slot = start_worker();
             std::lock_guard lock(m_mutex);
             m_workers.push_back(std::move(slot));

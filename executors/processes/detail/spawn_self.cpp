@@ -188,14 +188,16 @@ child_handle spawn_self(const std::string& variable, int keep_fd, std::span<cons
         throw std::system_error(errno, std::system_category(), "weft: mmap for spawn");
     }
     sigset_t all;
+    sigset_t own;
     sigfillset(&all);
-    ::pthread_sigmask(SIG_BLOCK, &all, &request.mask);
+    ::pthread_sigmask(SIG_BLOCK, &all, &own);
+    request.mask = child_signal_mask();
     int pidfd = -1;
     const pid_t pid =
         libc_clone()(&spawn_child_main, static_cast<char*>(stack) + stack_size,
                      CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &request, &pidfd);
     const int clone_error = errno;
-    ::pthread_sigmask(SIG_SETMASK, &request.mask, nullptr);
+    ::pthread_sigmask(SIG_SETMASK, &own, nullptr);
     ::munmap(stack, stack_size);
     if (pid < 0)
     {

@@ -4,9 +4,12 @@
 // until main_guard handed them to the pool.
 #define BOOST_TEST_MODULE process_pool_interrupt
 #define BOOST_TEST_NO_MAIN
+#include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <set>
 #include <signal.h>
 #include <string>
@@ -17,6 +20,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "../../support/eventually.hpp"
 #include "../../support/process_checks.hpp"
 #include "../../support/process_targets.hpp"
 
@@ -46,7 +50,106 @@ int pid_of_worker(int)
     return static_cast<int>(::getpid());
 }
 
+// The signals a process blocks, from /proc/PID/status (bit N-1 for signal N).
+std::uint64_t blocked_signals(pid_t pid)
+{
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+    {
+        if (line.rfind("SigBlk:", 0) == 0)
+        {
+            return std::stoull(line.substr(7), nullptr, 16);
+        }
+    }
+    return ~std::uint64_t{0};
+}
+
+bool blocks(std::uint64_t mask, int signal)
+{
+    return (mask >> (signal - 1) & 1U) != 0;
+}
+
 } // namespace
+
+// The pitfall of a program that blocks a signal to read it from a signalfd or sigtimedwait
+// after a pool started: the kernel gives a process-directed signal to any thread that does
+// not block it, so a pool thread created before would take it and, with the default action,
+// end the program. weft's threads (the pool's collector, the launcher, the reaper) block every
+// signal.
+BOOST_AUTO_TEST_CASE(a_signal_blocked_after_a_pool_starts_never_lands_on_a_weft_thread)
+{
+    for (const start_method method : weft::testing::all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            weft::process_pool_executor pool({.max_workers = 2, .start_method = method});
+            BOOST_TEST(pool.submit(pid_of_worker, 0).result(30s) > 0);
+            sigset_t usr1;
+            sigset_t before;
+            ::sigemptyset(&usr1);
+            ::sigaddset(&usr1, SIGUSR1);
+            ::pthread_sigmask(SIG_BLOCK, &usr1, &before);
+            ::kill(::getpid(), SIGUSR1); // its default action ends the test program
+            const timespec patience{10, 0};
+            BOOST_TEST(::sigtimedwait(&usr1, nullptr, &patience) == SIGUSR1);
+            ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
+        }
+    }
+}
+
+// A worker starts with the signal mask of the thread that made the pool (as a child forked
+// there would), a replacement too, and never with the collector's or the launcher's, which
+// block everything. Forkserver workers are the server's children and have its mask.
+BOOST_AUTO_TEST_CASE(workers_start_with_the_signal_mask_of_the_pools_maker)
+{
+    for (const start_method method : weft::testing::all_methods)
+    {
+        BOOST_TEST_CONTEXT(weft::to_string(method))
+        {
+            sigset_t usr2;
+            sigset_t before;
+            ::sigemptyset(&usr2);
+            ::sigaddset(&usr2, SIGUSR2);
+            ::pthread_sigmask(SIG_BLOCK, &usr2, &before);
+            weft::process_pool_executor pool({.max_workers = 2, .start_method = method});
+            ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
+            BOOST_TEST(pool.submit(pid_of_worker, 0).result(30s) > 0);
+            const auto check = [method](pid_t worker)
+            {
+                const std::uint64_t mask = blocked_signals(worker);
+                BOOST_TEST_CONTEXT("worker " << worker << ", SigBlk " << std::hex << mask)
+                {
+                    BOOST_TEST(!blocks(mask, SIGTERM));
+                    BOOST_TEST(!blocks(mask, SIGINT));
+                    if (method != start_method::forkserver)
+                    {
+                        BOOST_TEST(blocks(mask, SIGUSR2));
+                    }
+                }
+            };
+            const std::vector<pid_t> first = pool.worker_pids();
+            BOOST_REQUIRE(first.size() == 2U);
+            for (const pid_t worker : first)
+            {
+                check(worker);
+            }
+            BOOST_REQUIRE(::kill(first[0], SIGKILL) == 0);
+            std::vector<pid_t> now;
+            BOOST_REQUIRE(weft::testing::eventually(
+                [&]
+                {
+                    now = pool.worker_pids();
+                    return now.size() == 2U &&
+                           std::find(now.begin(), now.end(), first[0]) == now.end();
+                }));
+            for (const pid_t worker : now)
+            {
+                check(worker);
+            }
+        }
+    }
+}
 
 BOOST_AUTO_TEST_CASE(workers_and_the_fork_server_survive_a_sigint_while_starting)
 {

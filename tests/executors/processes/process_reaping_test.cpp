@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <signal.h>
 #include <sstream>
@@ -235,6 +236,37 @@ BOOST_AUTO_TEST_CASE(active_children_lists_the_running_ones)
     sleeper.join();
     BOOST_TEST(!listed(sleeper_pid));
     BOOST_TEST(exit_of(quick) == 0);
+}
+
+// The fork server is a child too: killed by someone, it is reaped at once (it used to stay a
+// zombie until the next forkserver start), and the next start brings up a new one.
+BOOST_AUTO_TEST_CASE(a_killed_fork_server_is_reaped_and_replaced)
+{
+    process first({.start_method = start_method::forkserver}, exit_with, 0);
+    first.start();
+    BOOST_TEST(first.join(30s));
+    std::vector<pid_t> live;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc"))
+    {
+        const std::string name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") == std::string::npos)
+        {
+            const auto pid = static_cast<pid_t>(std::stoi(name));
+            if (unreaped_child(pid) && !zombie(pid))
+            {
+                live.push_back(pid);
+            }
+        }
+    }
+    BOOST_REQUIRE(live.size() == 1U); // the server, and nothing else of this test runs
+    const pid_t server = live.front();
+    BOOST_TEST(weft::active_children().empty()); // weft's own, not the program's
+    BOOST_REQUIRE(::kill(server, SIGKILL) == 0);
+    BOOST_TEST(eventually([server] { return !unreaped_child(server); }));
+    process second({.start_method = start_method::forkserver}, exit_with, 5);
+    second.start();
+    BOOST_TEST(second.join(30s));
+    BOOST_TEST(exit_of(second) == 5);
 }
 
 BOOST_AUTO_TEST_CASE(a_forked_child_reaps_its_own_children)
