@@ -542,14 +542,6 @@ BOOST_AUTO_TEST_CASE(a_process_whose_target_throws_prints_its_backtrace)
           std::pair{start_method::spawn, &run_a_throwing_process<start_method::spawn>},
           std::pair{start_method::forkserver, &run_a_throwing_process<start_method::forkserver>}})
     {
-#ifdef __SANITIZE_THREAD__
-        // Under ThreadSanitizer a fork child's report has no frames (not understood yet; the
-        // processes README, "Not yet"): checked in the other builds.
-        if (method == start_method::fork)
-        {
-            continue;
-        }
-#endif
         BOOST_TEST_CONTEXT(weft::to_string(method))
         {
             const std::string said = stderr_of_a_child_running(run);
