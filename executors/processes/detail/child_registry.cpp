@@ -202,7 +202,7 @@ class registry
         {
             throw std::system_error(errno, std::system_category(), "weft: epoll_create1");
         }
-        thread_without_signals([this] { reap_forever(); }).detach();
+        thread_without_signals("weft-reaper", [this] { reap_forever(); }).detach();
         g_reaper_started.store(true);
         // Once per registry, so once per process: a forked child that starts children makes
         // its own, and its handler runs before the one fork_and_run registered to leave.

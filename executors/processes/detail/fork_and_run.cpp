@@ -2,11 +2,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <signal.h>
 #include <string>
 #include <unistd.h>
 
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <system_error>
@@ -27,6 +29,22 @@ child_handle fork_and_run(const std::function<void()>& body, const std::string& 
         [&]
         {
             const pid_t parent = ::getpid();
+            // Forked on weft's launcher thread, the child would carry its name (weft-launcher)
+            // in ps and top: it takes the name of the program's main thread, as a child forked
+            // there would.
+            char program_name[16] = {};
+            if (::gettid() != parent)
+            {
+                if (FILE* comm = std::fopen(
+                        ("/proc/self/task/" + std::to_string(parent) + "/comm").c_str(), "re"))
+                {
+                    if (std::fgets(program_name, sizeof program_name, comm) != nullptr)
+                    {
+                        program_name[std::strcspn(program_name, "\n")] = '\0';
+                    }
+                    std::fclose(comm);
+                }
+            }
             // Output buffered before the fork would otherwise be written twice (Python flushes
             // here too).
             std::fflush(nullptr);
@@ -40,6 +58,10 @@ child_handle fork_and_run(const std::function<void()>& body, const std::string& 
                 // Forked on the launcher thread, which blocks every signal: the child takes
                 // the mask of the thread that asked for it.
                 ::pthread_sigmask(SIG_SETMASK, &child_signal_mask(), nullptr);
+                if (program_name[0] != '\0')
+                {
+                    (void)::prctl(PR_SET_NAME, program_name);
+                }
                 // A target that calls std::exit must not run the parent's atexit handlers and
                 // static destructors either: handlers run last registered first, so this one
                 // runs before any of the parent's and leaves with the status exit() was given.

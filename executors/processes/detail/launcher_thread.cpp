@@ -60,7 +60,7 @@ class launcher
             std::unique_lock lock(m_mutex);
             if (!m_started)
             {
-                thread_without_signals([this] { loop(); }).detach();
+                thread_without_signals("weft-launcher", [this] { loop(); }).detach();
                 m_started = true;
                 g_launcher_started.store(true);
             }

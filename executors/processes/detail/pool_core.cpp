@@ -43,7 +43,7 @@ pool_core::pool_core(const process_pool_executor::options& opts)
     {
         m_workers.push_back(start_worker());
     }
-    m_collector = thread_without_signals([this] { collect(); });
+    m_collector = thread_without_signals("weft-collector", [this] { collect(); });
 }
 
 std::vector<pid_t> pool_core::worker_pids() const
