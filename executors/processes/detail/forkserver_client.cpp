@@ -7,7 +7,6 @@
 #include <memory>
 #include <mutex>
 #include <new>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <span>
@@ -194,21 +193,10 @@ class forkserver_client
         m_socket.reset(); // the server sees end-of-file and exits
         if (m_server)
         {
-            pollfd exited{m_server->pidfd(), POLLIN, 0};
-            if (::poll(&exited, 1, 2000) == 0)
+            if (!m_server->wait_for_exit(2000))
             {
-                ::syscall(SYS_pidfd_send_signal, m_server->pidfd(), SIGKILL, nullptr, 0);
-                while (::poll(&exited, 1, -1) < 0 && errno == EINTR)
-                {
-                }
-            }
-            try
-            {
-                (void)m_server->poll(); // unless the reaper thread reaped it first
-            }
-            catch (const std::system_error&)
-            {
-                // Not reapable (ECHILD): nothing is left to release but the record.
+                m_server->signal(SIGKILL);
+                (void)m_server->wait_for_exit(-1);
             }
             release_child(m_server);
             m_server.reset();
