@@ -55,7 +55,7 @@ child_handle fork_and_run(const std::function<void()>& body, const std::string& 
             }
             if (pid == 0)
             {
-                // Forked on the launcher thread, which blocks every signal: the child takes
+                // Forked on the launcher thread, which blocks asynchronous signals: the child takes
                 // the mask of the thread that asked for it.
                 ::pthread_sigmask(SIG_SETMASK, &child_signal_mask(), nullptr);
                 if (program_name[0] != '\0')

@@ -14,7 +14,7 @@ namespace weft::detail
 /// Runs `create` (which starts a child) on a thread that lives as long as the process: right
 /// here on the main thread, else on the launcher thread (started on first need), blocking the
 /// caller until it is done. Returns what `create` returns and rethrows what it throws.
-/// The launcher thread blocks every signal (see thread_without_signals.hpp); a child starts
+/// The launcher thread blocks asynchronous signals (thread_without_signals.hpp); a child starts
 /// with the mask of the thread that asked for it instead, as if forked from there.
 [[nodiscard]] child_handle on_long_lived_thread(const std::function<child_handle()>& create);
 
@@ -23,7 +23,7 @@ namespace weft::detail
 [[nodiscard]] const sigset_t& child_signal_mask() noexcept;
 
 /// While alive, children this thread asks for start with `mask` rather than this thread's own:
-/// a process pool's collector, which blocks every signal, starts a replacement worker with the
+/// a process pool's collector, which blocks asynchronous signals, starts a replacement with the
 /// mask of the thread that made the pool.
 class child_signal_mask_scope
 {

@@ -179,7 +179,7 @@ class pool_core
     friend class pool_map_presence;
     std::mutex m_join_mutex;
     // The mask of the thread that made the pool: its workers, replacements included, start
-    // with it (the collector blocks every signal).
+    // with it (the collector blocks every asynchronous signal).
     const sigset_t m_child_mask = current_signal_mask();
     std::thread m_collector;
     // Set by the collector as it returns: shutdown_within's bounded wait.

@@ -215,7 +215,7 @@ void pool_core::sleep(std::vector<pollfd>& polled, std::vector<pool_completion>&
         try
         {
             // The replacement starts with the signal mask of the thread that made the pool,
-            // not this thread's, which blocks every signal.
+            // not this thread's, which blocks asynchronous signals.
             const child_signal_mask_scope as_the_pools_maker(m_child_mask);
             auto slot = start_worker();
             std::lock_guard lock(m_mutex);

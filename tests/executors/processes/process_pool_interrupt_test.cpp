@@ -127,7 +127,7 @@ BOOST_AUTO_TEST_CASE(a_signal_blocked_after_a_pool_starts_never_lands_on_a_weft_
 
 // A worker starts with the signal mask of the thread that made the pool (as a child forked
 // there would), a replacement too, and never with the collector's or the launcher's, which
-// block everything. Forkserver workers are the server's children and have its mask.
+// block asynchronous signals. Forkserver workers are the server's children and have its mask.
 BOOST_AUTO_TEST_CASE(workers_start_with_the_signal_mask_of_the_pools_maker)
 {
     for (const start_method method : weft::testing::all_methods)
