@@ -22,6 +22,8 @@
 #include "executors/processes/detail/launcher_thread.hpp"
 #include "executors/processes/detail/pool_core.hpp"
 #include "executors/processes/detail/shm_channel.hpp"
+#include "executors/processes/detail/throw_sites.hpp"
+#include "executors/processes/worker_died_error.hpp"
 
 namespace weft::detail
 {
@@ -34,13 +36,42 @@ const std::chrono::nanoseconds g_collector_spin = std::thread::hardware_concurre
                                                       ? std::chrono::microseconds(50)
                                                       : std::chrono::nanoseconds(0);
 
+// The error a call fails with when its worker died: ", a call of NAME" names a function the
+// executable names; a lambda is not named (its trampoline's name would say only that).
+std::exception_ptr died_error(const worker_death& death) noexcept
+{
+    try
+    {
+        std::string what = death.what;
+        if (death.function != 0)
+        {
+            const std::string name = name_of_function(death.function);
+            if (!name.empty())
+            {
+                what += ", a call of " + name;
+            }
+        }
+        what += death.items;
+        return std::make_exception_ptr(
+            worker_died_error(what, death.pid, death.exitcode, death.task));
+    }
+    catch (...)
+    {
+        return std::current_exception(); // out of memory: the call fails with that
+    }
+}
+
 } // namespace
 
 void pool_core::finish(std::vector<pool_completion>& done) noexcept
 {
     for (pool_completion& c : done)
     {
-        if (c.error)
+        if (c.death)
+        {
+            c.call->fail(died_error(*c.death));
+        }
+        else if (c.error)
         {
             c.call->fail(c.error);
         }

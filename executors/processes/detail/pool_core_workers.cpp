@@ -23,8 +23,6 @@
 #include "executors/processes/detail/payload.hpp"
 #include "executors/processes/detail/pool_core.hpp"
 #include "executors/processes/detail/shm_channel.hpp"
-#include "executors/processes/detail/throw_sites.hpp"
-#include "executors/processes/worker_died_error.hpp"
 
 namespace weft::detail
 {
@@ -54,19 +52,6 @@ std::string describe_items(const pool_call_base& call)
     }
     return " (items " + std::to_string(call.first_item) + " to " +
            std::to_string(call.first_item + call.calls - 1) + " of its map)";
-}
-
-// The function a call runs, as ", a call of NAME", for a named function; "" for a lambda (its
-// trampoline's name would say only that) or a function the executable does not name.
-std::string describe_function(const pool_call_base& call)
-{
-    const auto* code = reinterpret_cast<const pool_code*>(call.timing_key);
-    if (code == nullptr || code->target == 0)
-    {
-        return "";
-    }
-    const std::string name = name_of_function(code->target);
-    return name.empty() ? "" : ", a call of " + name;
 }
 
 std::string describe_exit(int exitcode)
@@ -161,15 +146,20 @@ bool pool_core::bury(std::size_t index, std::vector<pool_completion>& done)
     else if (held_a_call)
     {
         const std::uint64_t task = started;
-        std::string what = "weft: process pool worker " + std::to_string(w.child.pid) +
-                           (exitcode < 0 ? " was killed by signal " + signal_name(-exitcode)
-                                         : " exited with code " + std::to_string(exitcode)) +
-                           " while running task " + std::to_string(task) +
-                           describe_function(*w.assigned.front()) +
-                           describe_items(*w.assigned.front());
+        const pool_call_base& call = *w.assigned.front();
+        const auto* code = reinterpret_cast<const pool_code*>(call.timing_key);
         pool_completion c;
+        c.death =
+            worker_death{.what = "weft: process pool worker " + std::to_string(w.child.pid) +
+                                 (exitcode < 0 ? " was killed by signal " + signal_name(-exitcode)
+                                               : " exited with code " + std::to_string(exitcode)) +
+                                 " while running task " + std::to_string(task),
+                         .function = code != nullptr ? code->target : 0,
+                         .items = describe_items(call),
+                         .pid = w.child.pid,
+                         .exitcode = exitcode,
+                         .task = task};
         c.call = std::move(w.assigned.front());
-        c.error = std::make_exception_ptr(worker_died_error(what, w.child.pid, exitcode, task));
         w.assigned.pop_front();
         done.push_back(std::move(c));
         m_deaths_in_a_row = 0;
