@@ -437,6 +437,23 @@ class pool_call_base
   protected:
     pool_call_base() = default;
     ~pool_call_base() = default;
+
+    /// Once the outcome is in: a large message and the shared memory go now; a small message
+    /// goes with the call, usually on the thread that submitted it and holds the future. Freed
+    /// here, on the collector, each would land in that thread's malloc cache, and a burst of
+    /// submits would find its own cache empty on every call (BENCHMARKS.md "Messages freed
+    /// where they were made").
+    void release_message() noexcept
+    {
+        if (message.capacity() > kept_message_bytes)
+        {
+            std::string().swap(message);
+        }
+        attached.clear();
+    }
+
+  private:
+    static constexpr std::size_t kept_message_bytes = 256;
 };
 
 /// R: the target's result, or chunk_of<R> for a chunk of a map (a future of the vector).
@@ -461,8 +478,7 @@ class pool_call final : public future_state<typename pool_outcome<R>::value_type
 
     void complete(outcome_kind kind, std::string_view body) noexcept override
     {
-        std::string().swap(message);
-        attached.clear();
+        release_message();
         if (kind == outcome_kind::exception)
         {
             fail(decode_remote_exception(body));
@@ -494,8 +510,7 @@ class pool_call final : public future_state<typename pool_outcome<R>::value_type
 
     void fail(std::exception_ptr error) noexcept override
     {
-        std::string().swap(message);
-        attached.clear();
+        release_message();
         try
         {
             this->set_exception(std::move(error));
