@@ -237,13 +237,13 @@ class process_pool_executor
             to += sizeof(T);
         }
 
-        void begin(std::string& message) const
+        void begin(detail::message_bytes& message) const
         {
             timing_key =
                 detail::begin_pool_task(message, &detail::run_pool_chunk<Fn, R, Args...>, fn);
         }
         template <class... Elements>
-        void encode(detail::lazy_wire_writer& writer, const Elements&... elements) const
+        void encode(detail::lazy_wire_writer<detail::message_bytes>& writer, const Elements&... elements) const
         {
             detail::attachment_scope scope(attached);
             if constexpr (Spread)
@@ -258,7 +258,7 @@ class process_pool_executor
         }
         /// Makes the call for a finished chunk message of `count` calls and returns its future;
         /// the call waits in `batch` until ship().
-        future<values> submit(std::string&& message, std::uint32_t count,
+        future<values> submit(detail::message_bytes&& message, std::uint32_t count,
                               std::uint64_t first_item) const
         {
             auto call = std::allocate_shared<detail::pool_call<detail::chunk_of<R>>>(

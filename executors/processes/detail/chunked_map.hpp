@@ -24,6 +24,7 @@
 #include "executors/processes/detail/finish_order.hpp"
 #include "executors/processes/detail/map_style.hpp"
 #include "executors/processes/detail/map_window.hpp"
+#include "executors/processes/detail/message_bytes.hpp"
 #include "executors/processes/detail/pool_task.hpp"
 #include "runtime/errors.hpp"
 
@@ -42,7 +43,7 @@ inline constexpr std::size_t g_refill_bytes = 16 * 1024;
 template <class Ops, class... Rs>
 class chunked_map_range
 {
-    using chunk_future = std::invoke_result_t<decltype(&Ops::submit), Ops&, std::string&&,
+    using chunk_future = std::invoke_result_t<decltype(&Ops::submit), Ops&, message_bytes&&,
                                               std::uint32_t, std::uint64_t>;
     using chunk_values = std::remove_cvref_t<decltype(std::declval<chunk_future>().result())>;
     using element = typename chunk_values::value_type;
@@ -209,7 +210,7 @@ class chunked_map_range
         {
             try
             {
-                std::string message;
+                message_bytes message;
                 const std::uint32_t count = encode_chunk(m_ops, message, m_inputs, m_chunksize);
                 if (count == 0)
                 {

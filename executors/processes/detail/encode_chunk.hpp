@@ -9,6 +9,7 @@
 
 #include "executors/detail/input_cursor.hpp"
 #include "executors/processes/detail/encode_raw.hpp"
+#include "executors/processes/detail/message_bytes.hpp"
 #include "executors/processes/detail/wire.hpp"
 
 namespace weft::detail
@@ -18,7 +19,7 @@ namespace weft::detail
 /// count, 0 at the end of the inputs. `Ops` is the chunked map's (begin, encode, or
 /// raw_arguments and what encode_raw needs).
 template <class Ops, class... Rs>
-std::uint32_t encode_chunk(Ops& ops, std::string& message, input_cursor<Rs...>& inputs,
+std::uint32_t encode_chunk(Ops& ops, message_bytes& message, input_cursor<Rs...>& inputs,
                            std::size_t chunksize)
 {
     ops.begin(message);

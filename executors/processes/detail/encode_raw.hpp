@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "executors/detail/input_cursor.hpp"
+#include "executors/processes/detail/message_bytes.hpp"
 
 namespace weft::detail
 {
@@ -20,7 +21,7 @@ namespace weft::detail
 /// length the message grows once per chunk, not once per value, and a contiguous input of the
 /// argument type itself is one memcpy.
 template <class Ops, class... Rs>
-std::uint32_t encode_raw(std::string& message, input_cursor<Rs...>& inputs, std::size_t chunksize)
+std::uint32_t encode_raw(message_bytes& message, input_cursor<Rs...>& inputs, std::size_t chunksize)
 {
     constexpr std::size_t record = Ops::record;
     // The count travels as a u32.

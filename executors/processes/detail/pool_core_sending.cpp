@@ -114,7 +114,7 @@ bool pool_core::pump(worker_slot& w)
             w.announced = true;
         }
         pool_call_base& call = *w.assigned[w.written];
-        const std::string& message = call.message;
+        const message_bytes& message = call.message;
         if (w.partial == 0)
         {
             call.ring_at = header.tasks.head.load(std::memory_order_relaxed);
@@ -180,7 +180,7 @@ announce_outcome pool_core::announce(worker_slot& w)
     w.held = sent == announce_outcome::worker_gone ? sent : announce_outcome::sent;
     if (sent == announce_outcome::sent && !(*at)->attached.empty())
     {
-        std::string& message = (*at)->message;
+        message_bytes& message = (*at)->message;
         std::uint64_t id = 0;
         std::memcpy(&id, message.data() + 4, sizeof id);
         id |= carries_descriptors;

@@ -41,6 +41,7 @@
 
 #include "executors/detail/future_state.hpp"
 #include "executors/processes/detail/code_address.hpp"
+#include "executors/processes/detail/message_bytes.hpp"
 #include "executors/processes/detail/wire.hpp"
 #include "executors/shared/detail/attachments.hpp"
 
@@ -309,7 +310,8 @@ struct pool_code
 [[nodiscard]] const pool_code& pool_code_of(std::uintptr_t entry, std::uintptr_t target);
 
 /// Writes the head of a task message for `entry` (a run_pool_task or run_pool_chunk
-/// instantiation) and the target fn into `out`: length and id are filled in by seal_pool_task.
+/// instantiation) and the target fn into `out` (a call's message_bytes, or the std::string of a
+/// worker_initializer): length and id are filled in by seal_pool_task.
 /// Returns the timing key of what the message runs (task_timings): the address of its cached
 /// pool_code, one per trampoline and target for the life of the process, since the cache never
 /// moves nor drops an entry. Never 0; the pool names a task's function from it. Hashing the
@@ -318,8 +320,8 @@ struct pool_code
 /// growing the message.
 inline constexpr std::size_t small_arguments = 64;
 
-template <class F>
-std::uint64_t begin_pool_task(std::string& out, pool_trampoline entry, const F& fn)
+template <class F, class String>
+std::uint64_t begin_pool_task(String& out, pool_trampoline entry, const F& fn)
 {
     std::uintptr_t target = 0;
     if constexpr (std::is_pointer_v<F>)
@@ -348,7 +350,8 @@ std::uint64_t begin_pool_task(std::string& out, pool_trampoline entry, const F& 
 }
 
 /// Fills in the length and the id of a message begun by begin_pool_task.
-inline void seal_pool_task(std::string& out, std::uint64_t id) noexcept
+template <class String>
+void seal_pool_task(String& out, std::uint64_t id) noexcept
 {
     std::memcpy(out.data() + 4, &id, sizeof id);
     const auto length = static_cast<std::uint32_t>(out.size() - 4);
@@ -357,8 +360,8 @@ inline void seal_pool_task(std::string& out, std::uint64_t id) noexcept
 
 /// Appends the task message for fn(args...) to `out`; the shared memory among the arguments
 /// goes into `attached`. Returns its timing key (begin_pool_task).
-template <class F, class R, class... Args, class... As>
-std::uint64_t encode_pool_task(std::string& out, attachments& attached, std::uint64_t id,
+template <class F, class R, class... Args, class String, class... As>
+std::uint64_t encode_pool_task(String& out, attachments& attached, std::uint64_t id,
                                const F& fn, const As&... args)
 {
     const std::uint64_t key = begin_pool_task(out, &run_pool_task<F, R, Args...>, fn);
@@ -413,7 +416,7 @@ class pool_call_base
     // Kept alive by every call, so that a waiter can enter the pool whatever happens to the
     // executor meanwhile (the pool holds its queued calls: the cycle ends as each completes).
     std::shared_ptr<pool_core> pool;
-    std::string message;  // the encoded task, kept until the outcome arrives (a re-send needs it)
+    message_bytes message; // the encoded task, kept until the outcome arrives (a re-send needs it)
     attachments attached; // the shared memory the message refers to, sent with it
     bool running = false; // set_running_or_notify_cancel already succeeded
     int retries = 0;      // times re-sent after its worker died running it (max_retries)
@@ -439,15 +442,16 @@ class pool_call_base
     ~pool_call_base() = default;
 
     /// Once the outcome is in: a large message and the shared memory go now; a small message
-    /// goes with the call, usually on the thread that submitted it and holds the future. Freed
-    /// here, on the collector, each would land in that thread's malloc cache, and a burst of
-    /// submits would find its own cache empty on every call (BENCHMARKS.md "Messages freed
-    /// where they were made").
+    /// goes with the call, usually on the thread that submitted it and holds the future, which
+    /// takes its next block from the same place. Freed here, on the collector, each would
+    /// contend with that thread for the blocks (when they came from malloc, the submitting
+    /// thread found its own cache empty on every call: BENCHMARKS.md "Messages freed where
+    /// they were made").
     void release_message() noexcept
     {
         if (message.capacity() > kept_message_bytes)
         {
-            std::string().swap(message);
+            message_bytes().swap(message);
         }
         attached.clear();
     }

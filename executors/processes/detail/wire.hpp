@@ -30,11 +30,12 @@
 namespace weft::detail
 {
 
-/// Appends everything written to it to a std::string.
+/// Appends everything written to it to a std::string (or a pool task's message_bytes).
+template <class String>
 class string_sink : public std::streambuf
 {
   public:
-    explicit string_sink(std::string& out) noexcept : m_out(out) {}
+    explicit string_sink(String& out) noexcept : m_out(out) {}
 
   protected:
     std::streamsize xsputn(const char* s, std::streamsize n) override
@@ -52,7 +53,7 @@ class string_sink : public std::streambuf
     }
 
   private:
-    std::string& m_out;
+    String& m_out;
 };
 
 /// Reads a byte range it does not own.
@@ -67,14 +68,15 @@ class bytes_source : public std::streambuf
 };
 
 /// A cereal binary output archive that appends to `out`.
+template <class String = std::string>
 class wire_writer
 {
   public:
-    explicit wire_writer(std::string& out) : m_sink(out), m_stream(&m_sink), m_archive(m_stream) {}
+    explicit wire_writer(String& out) : m_sink(out), m_stream(&m_sink), m_archive(m_stream) {}
     cereal::BinaryOutputArchive& archive() noexcept { return m_archive; }
 
   private:
-    string_sink m_sink;
+    string_sink<String> m_sink;
     std::ostream m_stream;
     cereal::BinaryOutputArchive m_archive;
 };
@@ -98,11 +100,12 @@ class wire_reader
 /// A wire_writer made on first use: a message of trivially copyable values only is written with
 /// plain appends and never builds the stream. Appends to the string and writes through the
 /// archive may interleave (string_sink keeps no buffer).
+template <class String = std::string>
 class lazy_wire_writer
 {
   public:
-    explicit lazy_wire_writer(std::string& out) noexcept : m_out(out) {}
-    std::string& bytes() noexcept { return m_out; }
+    explicit lazy_wire_writer(String& out) noexcept : m_out(out) {}
+    String& bytes() noexcept { return m_out; }
     cereal::BinaryOutputArchive& archive()
     {
         if (!m_writer)
@@ -113,8 +116,8 @@ class lazy_wire_writer
     }
 
   private:
-    std::string& m_out;
-    std::optional<wire_writer> m_writer;
+    String& m_out;
+    std::optional<wire_writer<String>> m_writer;
 };
 
 /// Reads trivially copyable values straight out of a byte range, as save_value wrote them.
@@ -144,8 +147,8 @@ class raw_reader
 };
 
 /// Appends a trivially copyable value's bytes, exactly as save_value does.
-template <class T>
-void append_raw(std::string& out, const T& value)
+template <class T, class String>
+void append_raw(String& out, const T& value)
 {
     static_assert(bytewise_shippable<T>);
     out.append(reinterpret_cast<const char*>(&value), sizeof value);
@@ -179,8 +182,8 @@ void save_value(cereal::BinaryOutputArchive& archive, const T& value)
 }
 
 /// Writes `value` the way load_value<T> reads it: plain bytes for trivially copyable types.
-template <class T>
-void save_value(lazy_wire_writer& writer, const T& value)
+template <class T, class String>
+void save_value(lazy_wire_writer<String>& writer, const T& value)
 {
     if constexpr (!serialized_by_user<T> && bytewise_shippable<T>)
     {
