@@ -243,7 +243,8 @@ class process_pool_executor
                 detail::begin_pool_task(message, &detail::run_pool_chunk<Fn, R, Args...>, fn);
         }
         template <class... Elements>
-        void encode(detail::lazy_wire_writer<detail::message_bytes>& writer, const Elements&... elements) const
+        void encode(detail::lazy_wire_writer<detail::message_bytes>& writer,
+                    const Elements&... elements) const
         {
             detail::attachment_scope scope(attached);
             if constexpr (Spread)

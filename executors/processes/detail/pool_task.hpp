@@ -361,8 +361,8 @@ void seal_pool_task(String& out, std::uint64_t id) noexcept
 /// Appends the task message for fn(args...) to `out`; the shared memory among the arguments
 /// goes into `attached`. Returns its timing key (begin_pool_task).
 template <class F, class R, class... Args, class String, class... As>
-std::uint64_t encode_pool_task(String& out, attachments& attached, std::uint64_t id,
-                               const F& fn, const As&... args)
+std::uint64_t encode_pool_task(String& out, attachments& attached, std::uint64_t id, const F& fn,
+                               const As&... args)
 {
     const std::uint64_t key = begin_pool_task(out, &run_pool_task<F, R, Args...>, fn);
     {
@@ -417,9 +417,9 @@ class pool_call_base
     // executor meanwhile (the pool holds its queued calls: the cycle ends as each completes).
     std::shared_ptr<pool_core> pool;
     message_bytes message; // the encoded task, kept until the outcome arrives (a re-send needs it)
-    attachments attached; // the shared memory the message refers to, sent with it
-    bool running = false; // set_running_or_notify_cancel already succeeded
-    int retries = 0;      // times re-sent after its worker died running it (max_retries)
+    attachments attached;  // the shared memory the message refers to, sent with it
+    bool running = false;  // set_running_or_notify_cancel already succeeded
+    int retries = 0;       // times re-sent after its worker died running it (max_retries)
     std::uint64_t timing_key = 0; // what it runs (begin_pool_task): timed per function
     std::uint32_t calls = 1;      // of the target it makes (a map's chunk: its count)
     // A map's chunk: the position of its first item in the map's input (named when its
