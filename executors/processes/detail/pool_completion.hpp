@@ -35,8 +35,8 @@ struct pool_completion
     outcome_kind kind = outcome_kind::value;
     std::string body;         // holds the outcome's bytes from body_at on
     std::exception_ptr error; // set: fail with this instead
-    std::optional<worker_death> death =
-        std::nullopt;        // set: fail with the worker_died_error it describes
+    // Set: fail with the worker_died_error it describes (made by finish(), outside the lock).
+    std::optional<worker_death> death = std::nullopt;
     std::size_t body_at = 0; // (a large outcome keeps the worker's whole inbox: no copy)
 
     [[nodiscard]] std::string_view outcome() const noexcept

@@ -1,7 +1,7 @@
 #pragma once
-// The bytes that travel between processes: cereal's binary archives over a std::string, with
-// a memcpy fast path for bytewise_shippable values and vectors of them (a type with a cereal
-// serializer of its own always goes through it).
+// The bytes that travel between processes: cereal's binary archives over a std::string (or a
+// pool task's message_bytes), with a memcpy fast path for bytewise_shippable values and vectors
+// of them (a type with a cereal serializer of its own always goes through it).
 
 #include <cereal/archives/binary.hpp>
 #include <cereal/types/array.hpp>
