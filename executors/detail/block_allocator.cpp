@@ -28,10 +28,14 @@ namespace
 constexpr std::size_t chunk_size = std::size_t{2} << 20; // one x86-64 huge page
 constexpr std::size_t block_alignment = 16;
 constexpr std::size_t size_classes = largest_block / block_alignment;
-// Empty chunks each size keeps for the next burst. Keeping 16 (32 MiB, a burst of 110,000
-// calls) spared re-zeroing huge pages (8% of the samples of 8 bursts in a row) but did not
-// make the bursts faster (BENCHMARKS.md "Call records on huge pages"): one is kept.
-constexpr std::size_t spares_kept = 1;
+// Empty chunks each size keeps for the next burst. The first is kept as it is (a pool that
+// submits one call at a time empties and refills a chunk per call); the others are given back
+// to the kernel lazily (MADV_FREE): it takes their pages only when it needs memory, and a burst
+// that reuses them before that finds them mapped, where a fresh mapping of 2 MiB costs a page
+// fault and the zeroing of a huge page (17-25% of the submitting thread's samples in runs of
+// ten bursts of 100,000 calls; BENCHMARKS.md "Empty chunks given back lazily"). 64 is 128 MiB
+// a size, above what such a burst holds at once.
+constexpr std::size_t spares_kept = 64;
 
 class block_pool;
 
@@ -102,7 +106,7 @@ class block_pool
         chunk* from = m_giving;
         if (from == nullptr)
         {
-            from = m_spares != nullptr ? take_spare() : new_chunk();
+            from = m_spare_count != 0 ? take_spare() : new_chunk();
             list(from);
         }
         void* block = nullptr;
@@ -132,24 +136,23 @@ class block_pool
         WEFT_POISON(block, m_size);
         if (--from->live == 0)
         {
-            // Every block is back: up to spares_kept empty chunks stay, others go back to the
-            // system, so memory does not stay at a burst's peak.
+            // Every block is back: the chunk waits among the spares, or goes back to the system
+            // when they are full, so that memory does not stay at a burst's peak.
             if (from->listed)
             {
                 unlist(from);
             }
-            if (m_spare_count < spares_kept)
+            from->~chunk();
+            WEFT_UNPOISON(from, chunk_size); // its addresses may be mapped again for others
+            if (m_spare_count == 0 ||
+                (m_spare_count < spares_kept && ::madvise(from, chunk_size, MADV_FREE) == 0))
             {
-                from->free_blocks = nullptr;
-                from->carved = 0;
-                from->next = m_spares;
-                m_spares = from;
-                ++m_spare_count;
+                // Its header, too, may read as zeros after MADV_FREE: the spare is remembered
+                // here and made a chunk again when it is taken.
+                m_spares[m_spare_count++] = from;
             }
             else
             {
-                from->~chunk();
-                WEFT_UNPOISON(from, chunk_size); // the addresses may be mapped again for others
                 ::munmap(from, chunk_size);
             }
         }
@@ -165,21 +168,15 @@ class block_pool
     void unlock() noexcept { m_mutex.unlock(); }
 
   private:
-    chunk* new_chunk()
+    chunk* new_chunk() { return adopt(map_chunk()); }
+
+    chunk* take_spare() noexcept { return adopt(new (m_spares[--m_spare_count]) chunk); }
+
+    chunk* adopt(chunk* made) noexcept
     {
-        chunk* made = map_chunk();
         made->owner = this;
         WEFT_POISON(made->block(0, m_size), m_blocks_per_chunk * m_size);
         return made;
-    }
-
-    chunk* take_spare() noexcept
-    {
-        chunk* spare = m_spares;
-        m_spares = spare->next;
-        spare->next = nullptr;
-        --m_spare_count;
-        return spare;
     }
 
     void list(chunk* c) noexcept
@@ -215,8 +212,8 @@ class block_pool
     const std::size_t m_size;
     const std::size_t m_blocks_per_chunk;
     spinning_mutex m_mutex;
-    chunk* m_giving = nullptr; // chunks with a free or never carved block
-    chunk* m_spares = nullptr; // empty chunks kept back, linked by `next`
+    chunk* m_giving = nullptr;                 // chunks with a free or never carved block
+    std::array<void*, spares_kept> m_spares{}; // empty chunks kept back, the last one on top
     std::size_t m_spare_count = 0;
 };
 
