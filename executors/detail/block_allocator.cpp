@@ -28,13 +28,14 @@ namespace
 constexpr std::size_t chunk_size = std::size_t{2} << 20; // one x86-64 huge page
 constexpr std::size_t block_alignment = 16;
 constexpr std::size_t size_classes = largest_block / block_alignment;
-// Empty chunks each size keeps for the next burst. The first is kept as it is (a pool that
-// submits one call at a time empties and refills a chunk per call); the others are given back
-// to the kernel lazily (MADV_FREE): it takes their pages only when it needs memory, and a burst
-// that reuses them before that finds them mapped, where a fresh mapping of 2 MiB costs a page
-// fault and the zeroing of a huge page (17-25% of the submitting thread's samples in runs of
-// ten bursts of 100,000 calls; BENCHMARKS.md "Empty chunks given back lazily"). 64 is 128 MiB
-// a size, above what such a burst holds at once.
+// Empty chunks each size keeps for the next burst. The one emptied last is kept as it is: a
+// program that submits one call at a time empties and refills a chunk per call, and a system
+// call each time would cost more than the call. The others are given back to the kernel lazily
+// (MADV_FREE): it takes their pages only when it needs memory, and a burst that reuses them
+// before that finds them mapped, where a fresh mapping of 2 MiB costs a page fault and the
+// zeroing of a huge page (17-25% of the submitting thread's samples in runs of ten bursts of
+// 100,000 calls; BENCHMARKS.md "Empty chunks given back lazily"). 64 is 128 MiB a size, above
+// what such a burst holds at once.
 constexpr std::size_t spares_kept = 64;
 
 class block_pool;
@@ -106,7 +107,7 @@ class block_pool
         chunk* from = m_giving;
         if (from == nullptr)
         {
-            from = m_spare_count != 0 ? take_spare() : new_chunk();
+            from = m_hot_spare != nullptr || m_spare_count != 0 ? take_spare() : new_chunk();
             list(from);
         }
         void* block = nullptr;
@@ -144,17 +145,11 @@ class block_pool
             }
             from->~chunk();
             WEFT_UNPOISON(from, chunk_size); // its addresses may be mapped again for others
-            if (m_spare_count == 0 ||
-                (m_spare_count < spares_kept && ::madvise(from, chunk_size, MADV_FREE) == 0))
+            if (m_hot_spare != nullptr)
             {
-                // Its header, too, may read as zeros after MADV_FREE: the spare is remembered
-                // here and made a chunk again when it is taken.
-                m_spares[m_spare_count++] = from;
+                set_aside(m_hot_spare);
             }
-            else
-            {
-                ::munmap(from, chunk_size);
-            }
+            m_hot_spare = from;
         }
         else if (!from->listed)
         {
@@ -170,7 +165,28 @@ class block_pool
   private:
     chunk* new_chunk() { return adopt(map_chunk()); }
 
-    chunk* take_spare() noexcept { return adopt(new (m_spares[--m_spare_count]) chunk); }
+    chunk* take_spare() noexcept
+    {
+        void* spare = m_hot_spare != nullptr ? std::exchange(m_hot_spare, nullptr)
+                                             : m_spares[--m_spare_count];
+        return adopt(new (spare) chunk);
+    }
+
+    // A spare that is no longer the one emptied last: kept, given back lazily, while there is
+    // room among the spares; otherwise unmapped.
+    void set_aside(void* spare) noexcept
+    {
+        if (m_spare_count < m_spares.size() && ::madvise(spare, chunk_size, MADV_FREE) == 0)
+        {
+            // Its header, too, may read as zeros after MADV_FREE: the spare is remembered here
+            // and made a chunk again when it is taken.
+            m_spares[m_spare_count++] = spare;
+        }
+        else
+        {
+            ::munmap(spare, chunk_size);
+        }
+    }
 
     chunk* adopt(chunk* made) noexcept
     {
@@ -212,8 +228,9 @@ class block_pool
     const std::size_t m_size;
     const std::size_t m_blocks_per_chunk;
     spinning_mutex m_mutex;
-    chunk* m_giving = nullptr;                 // chunks with a free or never carved block
-    std::array<void*, spares_kept> m_spares{}; // empty chunks kept back, the last one on top
+    chunk* m_giving = nullptr;                     // chunks with a free or never carved block
+    void* m_hot_spare = nullptr;                   // the chunk emptied last, as it was
+    std::array<void*, spares_kept - 1> m_spares{}; // the others kept, given back lazily
     std::size_t m_spare_count = 0;
 };
 
