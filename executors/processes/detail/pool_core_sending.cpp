@@ -7,8 +7,12 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <signal.h>
 #include <string>
+#include <unistd.h>
 #include <utility>
+
+#include <sys/syscall.h>
 
 #include "executors/processes/detail/pool_core.hpp"
 #include "executors/processes/detail/shm_channel.hpp"
@@ -177,6 +181,15 @@ announce_outcome pool_core::announce(worker_slot& w)
     // A worker gone stays gone: nothing more is sent or assigned to it, and the collector
     // sleeps on its pidfd instead of taking its unwritten calls for work it can do (it spun,
     // never burying the worker, when a call of shared memory was assigned after the death).
+    if (sent == announce_outcome::worker_gone && w.held != sent)
+    {
+        // Its end of the socket is closed, but the process may live on: a task that closed the
+        // worker's descriptors (a daemon's close-everything loop) leaves it running and deaf to
+        // descriptors. It is killed, so that its death hands its calls to a replacement;
+        // otherwise they, and a shutdown, would wait for a death that never comes.
+        (void)::syscall(SYS_pidfd_send_signal, w.child.pidfd.get(), SIGKILL, nullptr, 0);
+        w.killed_deaf = true;
+    }
     w.held = sent == announce_outcome::worker_gone ? sent : announce_outcome::sent;
     if (sent == announce_outcome::sent && !(*at)->attached.empty())
     {

@@ -1,6 +1,7 @@
 #include "executors/processes/detail/pool_worker.hpp"
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -46,6 +47,28 @@ const std::chrono::nanoseconds g_spin = std::thread::hardware_concurrency() > 1
 const std::chrono::nanoseconds g_notify_grace = std::thread::hardware_concurrency() > 1
                                                     ? std::chrono::microseconds(10)
                                                     : std::chrono::nanoseconds(0);
+
+// Exit status of a worker that can no longer tell the pool it has results: a task closed the
+// descriptor it rings the pool's collector through. Its death is how the pool learns (its
+// pidfd), and what is in the ring is collected then.
+constexpr int g_exit_deaf = 70;
+
+// Set in the child of a fork() made by this worker's own task (pthread_atfork). Where the task
+// returns in both processes, the child must not go on as a second worker reading and writing
+// the same rings: it exits instead, with nothing sent.
+bool g_forked_copy = false;
+
+void leave_if_forked_copy() noexcept
+{
+    if (g_forked_copy)
+    {
+        std::fprintf(stderr,
+                     "weft: a process pool task called fork() and returned in the child (pid "
+                     "%d); the child exits, the worker goes on in the parent\n",
+                     ::getpid());
+        ::_exit(0);
+    }
+}
 
 // Appends the exception being handled in words (decode_remote_exception reads them).
 void encode_current_exception(std::string& out)
@@ -296,7 +319,19 @@ class worker
             m_header.pool_sleeping.exchange(0, std::memory_order_seq_cst) != 0)
         {
             const std::uint64_t one = 1;
-            (void)!::write(m_pool_bell, &one, sizeof one);
+            ssize_t wrote = -1;
+            do
+            {
+                wrote = ::write(m_pool_bell, &one, sizeof one);
+            } while (wrote < 0 && errno == EINTR);
+            if (wrote < 0 && errno != EAGAIN)
+            {
+                std::fprintf(stderr,
+                             "weft: process pool worker %d cannot wake its pool (%s: did a task "
+                             "close the worker's file descriptors?); it exits\n",
+                             ::getpid(), std::strerror(errno));
+                ::_exit(g_exit_deaf);
+            }
         }
     }
 
@@ -432,6 +467,7 @@ void run_pool_worker(int channel_fd, int pool_bell_fd, int attachment_socket,
     // what an interrupt means for its pool, not each worker.
     (void)std::signal(SIGINT, SIG_IGN);
     run_as_batch_work();
+    (void)::pthread_atfork(nullptr, nullptr, [] { g_forked_copy = true; });
     worker self(channel_fd, pool_bell_fd);
     ::close(channel_fd); // the mapping stays
     task_runner runner;
@@ -441,6 +477,7 @@ void run_pool_worker(int channel_fd, int pool_bell_fd, int attachment_socket,
     {
         attachment_inbox inbox(attachment_socket, initializer_task_id);
         runner.run(std::string_view(config.initializer).substr(4), out);
+        leave_if_forked_copy();
         if (out[result_kind_at] == static_cast<char>(outcome_kind::exception))
         {
             self.write_all(out); // the pool breaks: no retry storm of failing initializers
@@ -466,6 +503,7 @@ void run_pool_worker(int channel_fd, int pool_bell_fd, int attachment_socket,
         {
             attachment_inbox inbox(attachment_socket, id);
             runner.run(in, out);
+            leave_if_forked_copy();
             if (carries)
             {
                 inbox.drop_unfetched();
