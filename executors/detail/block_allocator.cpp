@@ -143,8 +143,8 @@ class block_pool
             {
                 unlist(from);
             }
+            // Its blocks stay poisoned while it waits: a dangling pointer into it is caught.
             from->~chunk();
-            WEFT_UNPOISON(from, chunk_size); // its addresses may be mapped again for others
             if (m_hot_spare != nullptr)
             {
                 set_aside(m_hot_spare);
@@ -162,21 +162,51 @@ class block_pool
     void lock() noexcept { m_mutex.lock(); }
     void unlock() noexcept { m_mutex.unlock(); }
 
-  private:
-    chunk* new_chunk() { return adopt(map_chunk()); }
+    // In the child of a fork(): the spares set aside were not copied into it (MADV_DONTFORK).
+    void forget_set_aside() noexcept
+    {
+        for (std::size_t i = 0; i < m_spare_count; ++i)
+        {
+            WEFT_UNPOISON(m_spares[i], chunk_size); // not ours: others may map those addresses
+        }
+        m_spare_count = 0;
+    }
 
+  private:
+    chunk* new_chunk()
+    {
+        chunk* made = map_chunk();
+        made->owner = this;
+        WEFT_POISON(made->block(0, m_size), m_blocks_per_chunk * m_size);
+        return made;
+    }
+
+    // Its blocks are still poisoned from when they were freed (or never carved).
     chunk* take_spare() noexcept
     {
-        void* spare = m_hot_spare != nullptr ? std::exchange(m_hot_spare, nullptr)
-                                             : m_spares[--m_spare_count];
-        return adopt(new (spare) chunk);
+        void* spare = m_hot_spare;
+        if (spare != nullptr)
+        {
+            m_hot_spare = nullptr;
+        }
+        else
+        {
+            spare = m_spares[--m_spare_count];
+            (void)::madvise(spare, chunk_size, MADV_DOFORK);
+        }
+        chunk* made = new (spare) chunk;
+        made->owner = this;
+        return made;
     }
 
     // A spare that is no longer the one emptied last: kept, given back lazily, while there is
-    // room among the spares; otherwise unmapped.
+    // room among the spares; otherwise unmapped. One set aside is not copied into a child of
+    // fork(): there it would count as the child's resident memory (a forked pool worker's
+    // max_memory_per_child reads that) until the kernel took it.
     void set_aside(void* spare) noexcept
     {
-        if (m_spare_count < m_spares.size() && ::madvise(spare, chunk_size, MADV_FREE) == 0)
+        if (m_spare_count < m_spares.size() && ::madvise(spare, chunk_size, MADV_FREE) == 0 &&
+            ::madvise(spare, chunk_size, MADV_DONTFORK) == 0)
         {
             // Its header, too, may read as zeros after MADV_FREE: the spare is remembered here
             // and made a chunk again when it is taken.
@@ -184,15 +214,9 @@ class block_pool
         }
         else
         {
+            WEFT_UNPOISON(spare, chunk_size); // its addresses may be mapped again for others
             ::munmap(spare, chunk_size);
         }
-    }
-
-    chunk* adopt(chunk* made) noexcept
-    {
-        made->owner = this;
-        WEFT_POISON(made->block(0, m_size), m_blocks_per_chunk * m_size);
-        return made;
     }
 
     void list(chunk* c) noexcept
@@ -263,7 +287,7 @@ class pool_registry
     }
 
   private:
-    pool_registry() { (void)::pthread_atfork(&before_fork, &after_fork, &after_fork); }
+    pool_registry() { (void)::pthread_atfork(&before_fork, &after_fork, &after_fork_in_child); }
 
     static void before_fork() noexcept
     {
@@ -276,6 +300,18 @@ class pool_registry
                 p->lock();
             }
         }
+    }
+
+    static void after_fork_in_child() noexcept
+    {
+        for (auto& pool : get().m_pools)
+        {
+            if (block_pool* p = pool.load(std::memory_order_relaxed))
+            {
+                p->forget_set_aside();
+            }
+        }
+        after_fork();
     }
 
     static void after_fork() noexcept

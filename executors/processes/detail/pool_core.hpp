@@ -106,6 +106,8 @@ class pool_core
     bool pump(worker_slot& w);
     /// Sends the descriptors of assigned[written]'s shared memory ahead of its bytes.
     announce_outcome announce(worker_slot& w);
+    /// Kills a worker found deaf (worker_slot::deaf) once no call written to it is left.
+    static void kill_if_deaf_and_idle(worker_slot& w) noexcept;
     /// Moves the calls announce() refused into `done`. True when any.
     bool take_refused(std::vector<pool_completion>& done);
     void send_stop(worker_slot& w);

@@ -119,6 +119,7 @@ bool pool_core::receive(worker_slot& w, std::vector<pool_completion>& done)
         w.inbox.clear();
         w.inbox_at = 0;
     }
+    kill_if_deaf_and_idle(w);
     return true;
 }
 

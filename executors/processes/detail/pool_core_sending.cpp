@@ -13,6 +13,7 @@
 #include <utility>
 
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "executors/processes/detail/pool_core.hpp"
 #include "executors/processes/detail/shm_channel.hpp"
@@ -184,11 +185,15 @@ announce_outcome pool_core::announce(worker_slot& w)
     if (sent == announce_outcome::worker_gone && w.held != sent)
     {
         // Its end of the socket is closed, but the process may live on: a task that closed the
-        // worker's descriptors (a daemon's close-everything loop) leaves it running and deaf to
-        // descriptors. It is killed, so that its death hands its calls to a replacement;
-        // otherwise they, and a shutdown, would wait for a death that never comes.
-        (void)::syscall(SYS_pidfd_send_signal, w.child.pidfd.get(), SIGKILL, nullptr, 0);
-        w.killed_deaf = true;
+        // worker's descriptors (a daemon's close-everything loop) leaves it running, unable to
+        // take descriptors. It is killed once it has returned the calls written to it, so that
+        // its death hands the others to a replacement; otherwise they, and a shutdown, would
+        // wait for a death that never comes. (One that exited already is only buried.)
+        siginfo_t info{};
+        w.deaf = ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(w.child.pidfd.get()),
+                          &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                 info.si_pid == 0;
+        kill_if_deaf_and_idle(w);
     }
     w.held = sent == announce_outcome::worker_gone ? sent : announce_outcome::sent;
     if (sent == announce_outcome::sent && !(*at)->attached.empty())
@@ -214,6 +219,15 @@ announce_outcome pool_core::announce(worker_slot& w)
         ring_pool_bell();
     }
     return sent;
+}
+
+void pool_core::kill_if_deaf_and_idle(worker_slot& w) noexcept
+{
+    if (w.deaf && w.written == 0)
+    {
+        (void)::syscall(SYS_pidfd_send_signal, w.child.pidfd.get(), SIGKILL, nullptr, 0);
+        w.deaf = false;
+    }
 }
 
 bool pool_core::take_refused(std::vector<pool_completion>& done)

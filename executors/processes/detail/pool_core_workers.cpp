@@ -54,11 +54,6 @@ std::string describe_items(const pool_call_base& call)
            std::to_string(call.first_item + call.calls - 1) + " of its map)";
 }
 
-// Why the pool itself killed a worker (pool_core::announce).
-constexpr const char* deaf_worker_note =
-    " (by the pool: the worker's end of its descriptor socket was closed, as a task that "
-    "closes the worker's file descriptors does)";
-
 std::string describe_exit(int exitcode)
 {
     return exitcode < 0 ? "signal " + signal_name(-exitcode)
@@ -158,7 +153,6 @@ bool pool_core::bury(std::size_t index, std::vector<pool_completion>& done)
             worker_death{.what = "weft: process pool worker " + std::to_string(w.child.pid) +
                                  (exitcode < 0 ? " was killed by signal " + signal_name(-exitcode)
                                                : " exited with code " + std::to_string(exitcode)) +
-                                 (w.killed_deaf && exitcode == -SIGKILL ? deaf_worker_note : "") +
                                  " while running task " + std::to_string(task),
                          .function = code != nullptr ? code->target : 0,
                          .items = describe_items(call),

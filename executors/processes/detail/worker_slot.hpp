@@ -33,7 +33,7 @@ struct worker_slot
     std::uint32_t sent = 0;     // calls ever assigned (max_tasks_per_child)
     bool stop_sent = false;     // the stop message is in the ring
     bool killed = false;        // terminate() killed it: what it still sends is dropped
-    bool killed_deaf = false;   // the pool killed it when its socket's end was found closed
+    bool deaf = false;          // alive with its socket's end closed: killed once idle
     bool ran_something = false; // at least one outcome came back
     // full or not_idle: why assigned[written]'s descriptors wait to go (announce_attachments);
     // worker_gone: its socket's peer closed, so it is dying and nothing more goes to it.

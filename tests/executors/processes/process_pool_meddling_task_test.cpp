@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 #include <weft/weft.hpp>
@@ -76,9 +77,9 @@ char process_state(pid_t pid)
 
 // A worker whose socket and eventfd a task closed lives on, unable to receive descriptors or to
 // wake the pool's collector. A call carrying shared memory is sent to a replacement (the pool
-// kills the deaf worker when it finds its socket closed), and a result only the collector
-// would see arrives (the worker exits when it cannot ring the pool, and the pool collects what
-// it left in the ring). Shutdown returns.
+// kills the deaf worker when it finds its socket closed, once the calls written to it are
+// back), and a result only the collector would see arrives (the worker exits when it cannot
+// ring the pool, and the pool collects what it left in the ring). Shutdown returns.
 BOOST_AUTO_TEST_CASE(a_task_that_closes_the_workers_descriptors_loses_no_future)
 {
     for (const start_method method : all_methods)
@@ -88,8 +89,13 @@ BOOST_AUTO_TEST_CASE(a_task_that_closes_the_workers_descriptors_loses_no_future)
             process_pool_executor pool({.max_workers = 1, .start_method = method});
             const pid_t deafened = pool.worker_pids().at(0);
             BOOST_TEST(pool.submit(close_sockets_and_eventfds, 0).result(patience) >= 2);
+            // A call written to the deaf worker before the pool finds it deaf still completes
+            // there: the worker is killed only once it holds no written call.
+            auto running = pool.submit(weft::testing::sleep_then, 300, 7);
+            std::this_thread::sleep_for(50ms);
             const weft::shared_value<long> shared(42);
             BOOST_TEST(pool.submit(read_shared, shared).result(patience) == 42);
+            BOOST_TEST(running.result(patience) == 7);
             BOOST_TEST(eventually(
                 [&]
                 {
